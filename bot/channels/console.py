@@ -1,0 +1,131 @@
+"""The terminal channel: chat with the bot on stdin/stdout, interactively or from a piped script.
+
+One line is one message. Buttons are printed numbered; type the number or the label to press one. `/kontak`
+(or `/contact`) shares the demo user's phone number, `/kontak +62...` another number as your own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from handlers.api import AnyButton, Button, Event, EventKind, LinkButton, Outgoing, Reply
+from handlers.roles import Channel
+from handlers.router import Router
+
+CHAT_ID = "demo"
+CONTACT_COMMANDS = {"kontak", "contact"}
+_TAG = re.compile(r"<[^>]+>")
+_LINK = re.compile(r'<a href="([^"]+)">(.*?)</a>', re.S)
+
+
+def to_plain(text: str) -> str:
+    """Render the Reply markup as terminal text: links as 'label (url)', other tags dropped."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(1) != m.group(2) else m.group(1), text)
+    return html.unescape(_TAG.sub("", text))
+
+
+@dataclass
+class _Choice:
+    label: str
+    button: AnyButton | None  # None: the share-my-phone button
+
+
+@dataclass
+class ConsoleChannel:
+    router: Router
+    own_phone: str | None
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    user_id: str = "demo-user"
+    language_hint: str | None = "id"
+    _choices: list[_Choice] = field(default_factory=list)
+
+    def event_for(self, line: str) -> Event | None:
+        line = line.strip()
+        if not line:
+            return None
+        base = {"channel": Channel.CONSOLE, "chat_id": CHAT_ID, "user_id": self.user_id,
+                "language_hint": self.language_hint}
+        choice = self._match_choice(line)
+        if choice is not None:
+            if choice.button is None:
+                return self._contact(base, self.own_phone)
+            if isinstance(choice.button, LinkButton):
+                self._print(f"(buka di browser: {choice.button.url})")
+                return None
+            return Event(kind=EventKind.ACTION, action=choice.button.action, arg=choice.button.arg, **base)
+        if line.startswith("/"):
+            name, _, args = line[1:].partition(" ")
+            name = name.split("@", 1)[0].lower()
+            if name in CONTACT_COMMANDS:
+                return self._contact(base, args.strip() or self.own_phone)
+            return Event(kind=EventKind.COMMAND, command=name, text=args.strip(), **base)
+        return Event(kind=EventKind.TEXT, text=line, **base)
+
+    def _contact(self, base: dict[str, object], phone: str | None) -> Event | None:
+        if not phone:
+            self._print("(tidak ada nomor demo; ketik /kontak +62...)")
+            return None
+        return Event(kind=EventKind.CONTACT, contact_phone=phone, contact_is_own=True, **base)  # type: ignore[arg-type]
+
+    def _match_choice(self, line: str) -> _Choice | None:
+        if line.isdigit() and 1 <= int(line) <= len(self._choices):
+            return self._choices[int(line) - 1]
+        folded = line.casefold()
+        for choice in self._choices:
+            if to_plain(choice.label).casefold() == folded:
+                return choice
+        return None
+
+    def render(self, outgoing: Outgoing) -> None:
+        self._choices = []
+        for reply in outgoing.replies:
+            self._render_reply(reply)
+        for notice in outgoing.notices:
+            self._print(f"[pesan ke chat lain {notice.channel}:{notice.chat_id}] {to_plain(notice.reply.text)}")
+
+    def _render_reply(self, reply: Reply) -> None:
+        self._print(to_plain(reply.text))
+        buttons: Sequence[AnyButton] = [b for row in reply.buttons for b in row]
+        for button in buttons:
+            self._choices.append(_Choice(button.label, button))
+            suffix = f" -> {button.url}" if isinstance(button, LinkButton) else ""
+            self._print(f"  [{len(self._choices)}] {to_plain(button.label)}{suffix}")
+        if reply.request_contact:
+            self._choices.append(_Choice(reply.request_contact, None))
+            self._print(f"  [{len(self._choices)}] {reply.request_contact}  (atau ketik /kontak)")
+        self._print("")
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def send(self, line: str) -> None:
+        event = self.event_for(line)
+        if event is None:
+            return
+        self.render(await self.router.handle(event))
+
+    async def run(self, source: TextIO) -> None:
+        interactive = source.isatty()
+        await self.send("/start")
+        while True:
+            if interactive:
+                print("> ", end="", file=self.out, flush=True)
+            line = await asyncio.to_thread(source.readline)
+            if not line:
+                break
+            if not interactive:
+                self._print(f"> {line.rstrip()}")
+            if line.strip().lower() in {"/keluar", "/exit", "/quit"}:
+                break
+            await self.send(line)
+
+
+def press(button: Button) -> str:
+    """The line a script types to press `button` (its label)."""
+    return button.label

@@ -1,0 +1,32 @@
+"""The conversation flows, one module per capability. Platform-free: nothing here imports a chat platform.
+
+`build_router` is the whole list of capabilities; a new module is added to `MODULES`.
+"""
+
+from __future__ import annotations
+
+from handlers import guide, link, menu, preferences, results
+from handlers.context import Services
+from handlers.router import Fallbacks, Router, Routes
+
+MODULES: tuple[Routes, ...] = (
+    menu.routes,
+    link.routes,
+    results.routes,
+    guide.routes,
+    preferences.routes,
+)
+
+
+def build_router(services: Services) -> Router:
+    fallbacks = Fallbacks(
+        menu=menu.unknown,
+        unknown_action=menu.unknown_action,
+        contact=link.contact_shared,
+        links=menu.unknown,
+        edited=menu.edited,
+        unsupported=menu.unsupported,
+        document=menu.document,
+        group=menu.group,
+    )
+    return Router(services, MODULES, fallbacks)

@@ -1,0 +1,282 @@
+"""Login-linking: prove that a Prakerja account is yours, then this chat is linked to it.
+
+Two factors: a phone number the platform vouches for (Telegram: a shared contact whose user_id is the sender;
+WhatsApp: the sender's own number) that must be the account's registered number, then the NIK. The NIK is
+checked for shape first (a typo costs no attempt), then compared as a keyed hash; it is never stored or logged.
+Five failures lock the chat, and the phone number, for an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from handlers.api import Button, Reply, rows
+from handlers.context import Context, FlowState, Step
+from handlers.i18n import translator
+from handlers.identity import (
+    NikProblem,
+    PhoneError,
+    check_nik,
+    hash_nik,
+    looks_like_nik,
+    mask_phone,
+    normalize_phone,
+)
+from handlers.menu import show_menu
+from handlers.router import GO, Routes, escape
+from storage.models import LinkLock
+
+log = logging.getLogger(__name__)
+routes = Routes()
+
+UNLINK_CONFIRM = "unlink_yes"
+
+
+def _keys(ctx: Context, phone: str | None = None) -> list[str]:
+    keys = [f"chat:{ctx.chat.id}"]
+    if phone:
+        keys.append(f"phone:{phone}")
+    return keys
+
+
+def _cancel_row(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+    return rows(Button(ctx.t.gettext("Batal"), GO, "menu"))
+
+
+async def _locked(ctx: Context, phone: str | None = None) -> LinkLock | None:
+    lock = await ctx.storage.link_attempts.state(_keys(ctx, phone), ctx.now())
+    if lock.locked_until is None:
+        return None
+    _say_locked(ctx, lock)
+    return lock
+
+
+def _say_locked(ctx: Context, lock: LinkLock) -> None:
+    t = ctx.t
+    assert lock.locked_until is not None
+    show_menu(
+        ctx,
+        t.gettext(
+            "Terlalu banyak percobaan yang gagal. Demi keamanan akun, penghubungan dikunci sampai {time}."
+        ).format(time=t.time(lock.locked_until)),
+    )
+
+
+@routes.command("hubungkan", "link")
+async def start_linking(ctx: Context) -> None:
+    t = ctx.t
+    if ctx.account is not None:
+        ctx.say(
+            t.gettext("Chat ini sudah terhubung dengan akun Prakerja bernomor {phone}.").format(
+                phone=mask_phone(ctx.account.phone)
+            ),
+            rows(
+                Button(t.gettext("Hasil seleksi"), GO, "hasil"),
+                Button(t.gettext("Putuskan akun"), GO, "putuskan"),
+                Button(t.gettext("Menu"), GO, "menu"),
+            ),
+        )
+        return
+    if await _locked(ctx):
+        return
+    if ctx.event.sender_phone:
+        await _phone_given(ctx, ctx.event.sender_phone)
+        return
+    await ctx.set_step(Step.LINK_AWAIT_CONTACT)
+    ctx.say(
+        t.gettext(
+            "Untuk menghubungkan akun, tekan tombol <b>Bagikan nomor HP saya</b> di bawah. Nomor itu harus nomor"
+            " HP yang terdaftar di akun Prakerja Anda."
+        ),
+        _cancel_row(ctx),
+        request_contact=t.gettext("📱 Bagikan nomor HP saya"),
+    )
+
+
+@routes.step(Step.LINK_AWAIT_CONTACT)
+async def contact_step(ctx: Context) -> None:
+    """A contact (or text) while the bot waits for the contact."""
+    t = ctx.t
+    if ctx.event.contact_phone is None:
+        ctx.say(
+            t.gettext("Tekan tombol <b>Bagikan nomor HP saya</b> di bawah; nomor yang diketik tidak bisa diverifikasi."),
+            _cancel_row(ctx),
+            request_contact=t.gettext("📱 Bagikan nomor HP saya"),
+        )
+        return
+    await contact_shared(ctx)
+
+
+async def contact_shared(ctx: Context) -> None:
+    """A shared contact, in the link step or unasked: either way it starts (or continues) linking."""
+    t = ctx.t
+    if ctx.account is not None:
+        await start_linking(ctx)
+        return
+    if not ctx.event.contact_is_own:
+        ctx.say(
+            t.gettext(
+                "Itu bukan nomor akun Telegram Anda sendiri. Untuk keamanan, hanya nomor Anda sendiri yang bisa"
+                " dipakai: tekan tombol <b>Bagikan nomor HP saya</b>."
+            ),
+            _cancel_row(ctx),
+            request_contact=t.gettext("📱 Bagikan nomor HP saya"),
+        )
+        return
+    if await _locked(ctx):
+        return
+    assert ctx.event.contact_phone is not None
+    await _phone_given(ctx, ctx.event.contact_phone)
+
+
+async def _phone_given(ctx: Context, raw_phone: str) -> None:
+    t = ctx.t
+    try:
+        phone = normalize_phone(raw_phone)
+    except PhoneError:
+        phone = None
+    accounts = await ctx.storage.accounts.by_phone(phone) if phone else []
+    if not accounts:
+        await _failure(
+            ctx,
+            None,
+            t.gettext(
+                "Nomor {phone} tidak terdaftar di akun Prakerja mana pun. Pastikan Anda menggunakan nomor HP yang"
+                " terdaftar di akun Prakerja."
+            ).format(phone=mask_phone(phone or raw_phone)),
+        )
+        await ctx.end_step()
+        return
+    assert phone is not None
+    if await _locked(ctx, phone):
+        return
+    await ctx.set_step(Step.LINK_AWAIT_NIK, FlowState(phone=phone))
+    ctx.say(
+        t.gettext(
+            "Nomor {phone} terdaftar. Sekarang ketik <b>16 digit NIK</b> Anda (sesuai KTP) sebagai verifikasi kedua."
+            " NIK tidak disimpan dan pesan Anda akan dihapus dari chat ini."
+        ).format(phone=mask_phone(phone)),
+        _cancel_row(ctx),
+    )
+
+
+@routes.step(Step.LINK_AWAIT_NIK)
+async def nik_step(ctx: Context) -> None:
+    t = ctx.t
+    phone = ctx.state.phone
+    if phone is None:  # a payload from an older version: start again
+        await start_linking(ctx)
+        return
+    text = ctx.event.text
+    if looks_like_nik(text):
+        ctx.out.forget_incoming = True
+    if await _locked(ctx, phone):
+        await ctx.end_step()
+        return
+    check = check_nik(text)
+    if not check.ok:
+        ctx.say(_nik_problem_text(ctx, check.problem, check.position), _cancel_row(ctx))
+        return
+    assert check.nik is not None
+    account = await ctx.storage.accounts.by_phone_and_nik(phone, hash_nik(check.nik, ctx.config.nik_pepper))
+    if account is None:
+        await _failure(
+            ctx,
+            phone,
+            t.gettext("NIK tidak cocok dengan akun bernomor {phone}. Periksa kembali NIK Anda.").format(
+                phone=mask_phone(phone)
+            ),
+        )
+        return
+    previous = await ctx.storage.chats.link(ctx.chat.id, account.id, ctx.actor)
+    await ctx.storage.link_attempts.clear(_keys(ctx, phone))
+    if previous is not None:
+        old_t = translator(previous.locale)  # the old chat is told in its own language
+        ctx.notify(
+            previous.channel,
+            previous.external_id,
+            Reply(old_t.gettext(
+                "Akun Prakerja Anda baru saja dihubungkan dari chat lain. Chat ini tidak lagi terhubung dan tidak"
+                " akan menerima pengumuman. Jika itu bukan Anda, hubungi layanan resmi Prakerja."
+            )),
+        )
+    log.info("chat %s linked", ctx.chat.id)
+    ctx.snapshot = type(ctx.snapshot)(ctx.snapshot.chat, None, account)
+    show_menu(
+        ctx,
+        t.gettext("Berhasil! Chat ini sekarang terhubung dengan akun Prakerja atas nama <b>{name}</b>.").format(
+            name=escape(account.name)
+        ),
+    )
+
+
+def _nik_problem_text(ctx: Context, problem: NikProblem | None, position: int | None) -> str:
+    t = ctx.t
+    match problem:
+        case NikProblem.EMPTY:
+            return t.gettext("Ketik 16 digit NIK Anda.")
+        case NikProblem.NOT_DIGITS:
+            return t.gettext("NIK hanya berisi angka. Periksa digit ke-{n}.").format(n=position)
+        case NikProblem.TOO_SHORT:
+            return t.gettext("NIK terdiri dari 16 digit, yang Anda ketik baru {n} digit.").format(n=position)
+        case NikProblem.TOO_LONG:
+            return t.gettext("NIK terdiri dari 16 digit, yang Anda ketik lebih panjang.")
+        case NikProblem.PROVINCE:
+            return t.gettext("Kode provinsi di NIK tidak dikenal. Periksa digit ke-1 dan ke-2.")
+        case NikProblem.REGENCY:
+            return t.gettext("Kode kabupaten/kota di NIK tidak valid. Periksa digit ke-3 dan ke-4.")
+        case NikProblem.DISTRICT:
+            return t.gettext("Kode kecamatan di NIK tidak valid. Periksa digit ke-5 dan ke-6.")
+        case NikProblem.BIRTH_DAY:
+            return t.gettext("Tanggal lahir di NIK tidak valid. Periksa digit ke-7 dan ke-8.")
+        case NikProblem.BIRTH_MONTH:
+            return t.gettext("Bulan lahir di NIK tidak valid. Periksa digit ke-9 dan ke-10.")
+        case _:
+            return t.gettext("Nomor urut di NIK tidak valid. Periksa digit ke-13 sampai ke-16.")
+
+
+async def _failure(ctx: Context, phone: str | None, message: str) -> None:
+    """Count a failed verification; say what went wrong and how many attempts are left (or until when locked)."""
+    t = ctx.t
+    config = ctx.config
+    lock = await ctx.storage.link_attempts.record_failure(
+        _keys(ctx, phone), ctx.now(), config.max_link_failures, timedelta(minutes=config.link_lock_minutes)
+    )
+    await ctx.storage.audit.record(ctx.actor, ctx.role.value, "link_failed", f"chat:{ctx.chat.id}", None)
+    if lock.locked_until is not None:
+        await ctx.end_step()
+        ctx.say(message)
+        _say_locked(ctx, lock)
+        return
+    left = config.max_link_failures - lock.failures
+    ctx.say(
+        message + "\n" + t.ngettext("Sisa {n} percobaan.", "Sisa {n} percobaan.", left).format(n=left),
+        _cancel_row(ctx),
+    )
+
+
+@routes.command("putuskan", "unlink")
+async def ask_unlink(ctx: Context) -> None:
+    t = ctx.t
+    if ctx.account is None:
+        show_menu(ctx, t.gettext("Chat ini belum terhubung dengan akun Prakerja."))
+        return
+    ctx.say(
+        t.gettext(
+            "Putuskan chat ini dari akun Prakerja bernomor {phone}? Anda tidak akan menerima pengumuman hasil di"
+            " chat ini sampai menghubungkan lagi."
+        ).format(phone=mask_phone(ctx.account.phone)),
+        rows(Button(t.gettext("Ya, putuskan"), UNLINK_CONFIRM), Button(t.gettext("Batal"), GO, "menu"), per_row=2),
+    )
+
+
+@routes.action(UNLINK_CONFIRM)
+async def unlink(ctx: Context) -> None:
+    t = ctx.t
+    account_id = await ctx.storage.chats.unlink(ctx.chat.id, ctx.actor)
+    ctx.snapshot = type(ctx.snapshot)(ctx.snapshot.chat, None, None)
+    if account_id is None:
+        show_menu(ctx, t.gettext("Chat ini belum terhubung dengan akun Prakerja."))
+        return
+    show_menu(ctx, t.gettext("Selesai: chat ini tidak lagi terhubung dengan akun Prakerja Anda."))

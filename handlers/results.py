@@ -1,0 +1,98 @@
+"""Wave results (/hasil) and the card with its balance (/kartu), for the linked account only."""
+
+from __future__ import annotations
+
+from handlers.api import Button, rows
+from handlers.context import Context
+from handlers.guide import guide_steps_text
+from handlers.identity import format_card
+from handlers.menu import show_menu
+from handlers.router import GO, Routes
+from storage.models import WaveResult, WaveStanding
+
+routes = Routes()
+
+
+def offer_linking(ctx: Context) -> None:
+    t = ctx.t
+    ctx.say(
+        t.gettext("Chat ini belum terhubung dengan akun Prakerja. Hubungkan dulu untuk melihat data Anda."),
+        rows(Button(t.gettext("Hubungkan akun"), GO, "hubungkan"), Button(t.gettext("Menu"), GO, "menu")),
+    )
+
+
+def standing_text(ctx: Context, standing: WaveStanding, card_number: str | None) -> str:
+    """The text of one wave's result: the same words in /hasil and in the personal announcement."""
+    t = ctx.t
+    wave = standing.wave
+    if not wave.published or standing.result is None:
+        if wave.announce_at is not None:
+            return t.gettext("<b>Gelombang {wave}</b>: belum diumumkan. Pengumuman dijadwalkan {time}.").format(
+                wave=wave.number, time=t.time(wave.announce_at)
+            )
+        return t.gettext("<b>Gelombang {wave}</b>: belum diumumkan.").format(wave=wave.number)
+    if standing.result is WaveResult.LOLOS:
+        text = t.gettext("<b>Gelombang {wave}: Lolos</b> 🎉 Selamat, Anda lolos seleksi Kartu Prakerja.").format(
+            wave=wave.number
+        )
+        if card_number:
+            text += "\n" + t.gettext("Nomor Kartu Prakerja: <tg-spoiler>{card}</tg-spoiler>").format(
+                card=format_card(card_number)
+            )
+        return text + "\n\n" + t.gettext("<b>Langkah berikutnya</b>") + "\n" + guide_steps_text(ctx)
+    return "\n".join(
+        [
+            t.gettext("<b>Gelombang {wave}: Tidak Lolos</b>").format(wave=wave.number),
+            t.gettext(
+                "Di dashboard akun Anda tertulis \"Tidak Lolos\". Anda bisa mendaftar lagi di gelombang berikutnya"
+                " tanpa perlu memasukkan semua data lagi."
+            ),
+            t.gettext(
+                "Ingat: peserta gelombang sebelumnya, pejabat negara, anggota DPR/DPRD, ASN, TNI, Polri, kepala dan"
+                " perangkat desa, direksi/komisaris/dewan pengawas BUMN/BUMD, dan penerima bantuan pemerintah lain"
+                " (bansos DTKS, BSU, BPUM, Kartu Prakerja 2020) tidak bisa menjadi peserta. Cek dengan /syarat."
+            ),
+        ]
+    )
+
+
+@routes.command("hasil", "result")
+async def results(ctx: Context) -> None:
+    t = ctx.t
+    account = ctx.account
+    if account is None:
+        offer_linking(ctx)
+        return
+    standings = await ctx.storage.accounts.standings(account.id)
+    if not standings:
+        show_menu(ctx, t.gettext("Belum ada data pendaftaran gelombang untuk akun Anda."))
+        return
+    text = "\n\n".join(standing_text(ctx, s, account.card_number) for s in standings)
+    buttons = [Button(t.gettext("Kartu & saldo"), GO, "kartu")] if account.card_number else []
+    buttons += [Button(t.gettext("Cek syarat peserta"), GO, "syarat"), Button(t.gettext("Menu"), GO, "menu")]
+    ctx.say(text, rows(*buttons))
+
+
+@routes.command("kartu", "card")
+async def card(ctx: Context) -> None:
+    t = ctx.t
+    account = ctx.account
+    if account is None:
+        offer_linking(ctx)
+        return
+    if not account.card_number:
+        show_menu(
+            ctx,
+            t.gettext("Akun Anda belum memiliki Kartu Prakerja. Nomor kartu muncul setelah Anda lolos seleksi."),
+        )
+        return
+    lines = [t.gettext("Nomor Kartu Prakerja: <tg-spoiler>{card}</tg-spoiler>").format(card=format_card(account.card_number))]
+    if account.balance is not None:
+        lines.append(t.gettext("Saldo pelatihan: <b>{amount}</b>").format(amount=t.money(account.balance)))
+        if account.balance_at is not None:
+            lines.append(t.gettext("Saldo per {time}.").format(time=t.time(account.balance_at)))
+    lines.append(t.gettext("Bayar pelatihan dengan nomor kartu ini. Jangan berikan kode OTP kepada siapa pun."))
+    ctx.say(
+        "\n".join(lines),
+        rows(Button(t.gettext("Cari pelatihan"), GO, "pelatihan"), Button(t.gettext("Menu"), GO, "menu")),
+    )

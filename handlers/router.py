@@ -1,0 +1,206 @@
+"""The single door: maps commands, button actions, steps and free text to handlers, role checked first.
+
+Deny by default: a route names the roles that may use it, and a caller without one gets exactly what an unknown
+command gets, so the bot does not reveal that the command exists. Button payloads are never trusted: an action
+is checked like a command, every time.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from handlers.api import Event, EventKind, Outgoing, Reply
+from handlers.context import Context, Services, Step
+from handlers.i18n import normalize_locale, translator
+from handlers.roles import Role
+from storage import StorageError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Context], Awaitable[None]]
+
+# The action every menu button uses to run a command: Button(label, GO, "hasil") runs /hasil.
+GO = "go"
+URL_PATTERN = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:id|com|net|org|co|me|ly|io|xyz|site|info|link|top|online|app)(?:/\S*)?\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    handler: Handler
+    roles: frozenset[Role]
+
+
+ALL_ROLES = frozenset(Role)
+STAFF = frozenset({Role.SUPPORT, Role.ADMIN})
+ADMINS = frozenset({Role.ADMIN})
+
+
+@dataclass
+class Routes:
+    """A handler module's routes, collected by decorators and merged into the Router."""
+
+    commands: dict[str, Route] = field(default_factory=dict)
+    actions: dict[str, Route] = field(default_factory=dict)
+    steps: dict[Step, Handler] = field(default_factory=dict)
+    menu_order: list[tuple[int, str]] = field(default_factory=list)
+
+    def command(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            for name in names:
+                self.commands[name] = Route(fn, roles)
+            return fn
+
+        return register
+
+    def action(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            for name in names:
+                self.actions[name] = Route(fn, roles)
+            return fn
+
+        return register
+
+    def step(self, *steps: Step) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            for step in steps:
+                self.steps[step] = fn
+            return fn
+
+        return register
+
+
+@dataclass(frozen=True, slots=True)
+class Fallbacks:
+    """Handlers the router calls when nothing else matches (provided by the menu, link and scam modules)."""
+
+    menu: Handler  # unknown input: the menu with a hint
+    unknown_action: Handler  # a stale or forged button
+    contact: Handler  # a shared phone number outside a step
+    links: Handler  # a message with a link: the anti-scam check
+    edited: Handler
+    unsupported: Handler
+    document: Handler
+    group: Callable[[Event], Reply]
+
+
+class Router:
+    def __init__(self, services: Services, modules: Iterable[Routes], fallbacks: Fallbacks) -> None:
+        self.services = services
+        self.fallbacks = fallbacks
+        self.commands: dict[str, Route] = {}
+        self.actions: dict[str, Route] = {}
+        self.steps: dict[Step, Handler] = {}
+        for routes in modules:
+            for table, new in ((self.commands, routes.commands), (self.actions, routes.actions)):
+                clash = table.keys() & new.keys()
+                if clash:
+                    raise ValueError(f"routes registered twice: {sorted(clash)}")
+                table.update(new)
+            self.steps.update(routes.steps)
+
+    def role_of(self, event: Event) -> Role:
+        config = self.services.config
+        principal = event.principal
+        if principal in config.admins:
+            return Role.ADMIN
+        if principal in config.support:
+            return Role.SUPPORT
+        return Role.APPLICANT
+
+    async def handle(self, event: Event) -> Outgoing:
+        """Handle one event and return what to send. Never raises for bad input; logs and apologises on bugs."""
+        if not event.private:
+            return Outgoing(replies=[self.fallbacks.group(event)])
+        try:
+            snapshot = await self.services.storage.chats.snapshot(event.channel.value, event.chat_id, event.user_id)
+        except StorageError:
+            log.exception("storage unavailable")
+            return Outgoing(replies=[_busy(event)])
+        ctx = Context(event=event, services=self.services, snapshot=snapshot, role=self.role_of(event))
+        try:
+            await self._dispatch(ctx)
+        except StorageError:
+            log.exception("storage failed while handling %s", event.kind)
+            ctx.out.replies[:] = [_busy(event, ctx.chat.locale)]
+        except Exception:
+            log.exception("handler failed on %s %s", event.kind, event.command or event.action)
+            t = ctx.t
+            ctx.out.replies[:] = [Reply(t.gettext("Maaf, terjadi kesalahan di sistem kami. Silakan coba lagi."))]
+        return ctx.out
+
+    def allowed(self, route: Route, ctx: Context) -> bool:
+        return ctx.role in route.roles
+
+    async def run_command(self, ctx: Context, name: str) -> bool:
+        route = self.commands.get(name)
+        if route is None or not self.allowed(route, ctx):
+            return False
+        await route.handler(ctx)
+        return True
+
+    async def _dispatch(self, ctx: Context) -> None:
+        event = ctx.event
+        match event.kind:
+            case EventKind.COMMAND:
+                await ctx.end_step()
+                if not await self.run_command(ctx, event.command):
+                    await self.fallbacks.menu(ctx)
+            case EventKind.ACTION:
+                if event.action == GO:
+                    await ctx.end_step()
+                    if not await self.run_command(ctx, event.arg):
+                        await self.fallbacks.unknown_action(ctx)
+                    return
+                route = self.actions.get(event.action)
+                if route is None or not self.allowed(route, ctx):
+                    await self.fallbacks.unknown_action(ctx)
+                    return
+                await route.handler(ctx)
+            case EventKind.CONTACT:
+                step_handler = self.steps.get(ctx.step) if ctx.step else None
+                await (step_handler if ctx.step is Step.LINK_AWAIT_CONTACT and step_handler else
+                       self.fallbacks.contact)(ctx)
+            case EventKind.TEXT:
+                await self._text(ctx)
+            case EventKind.EDITED:
+                await self.fallbacks.edited(ctx)
+            case EventKind.DOCUMENT:
+                await self.fallbacks.document(ctx)
+            case _:
+                await self.fallbacks.unsupported(ctx)
+
+    async def _text(self, ctx: Context) -> None:
+        text = ctx.event.text.strip()
+        word = text.lstrip("/").lower()
+        # Bare command words ("menu", "hasil") work like commands; in a step only the escape words do,
+        # so a keyword typed into a search is not taken for a command.
+        if word in ESCAPE_WORDS or (ctx.step is None and word in self.commands):
+            await ctx.end_step()
+            if await self.run_command(ctx, ESCAPE_WORDS.get(word, word)):
+                return
+        step = ctx.step
+        if step is not None and step in self.steps:
+            await self.steps[step](ctx)
+            return
+        if URL_PATTERN.search(text):
+            await self.fallbacks.links(ctx)
+            return
+        await self.fallbacks.menu(ctx)
+
+
+# Words that leave any step and go to a command.
+ESCAPE_WORDS = {"menu": "menu", "batal": "menu", "cancel": "menu", "start": "start", "bantuan": "bantuan"}
+
+
+def _busy(event: Event, locale: str | None = None) -> Reply:
+    t = translator(locale or normalize_locale(event.language_hint))
+    return Reply(t.gettext("Sistem sedang sibuk. Mohon coba lagi dalam beberapa menit."))
+
+
+def escape(text: str) -> str:
+    """Escape user-provided text for a Reply."""
+    return html.escape(text, quote=False)

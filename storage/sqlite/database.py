@@ -1,0 +1,149 @@
+"""One aiosqlite connection in WAL mode, numbered migrations, and atomic units of work.
+
+aiosqlite runs every statement on one worker thread, so statements of concurrent chats would interleave inside
+each other's transactions. All access therefore goes through one asyncio lock: a `transaction()` holds it from
+BEGIN to COMMIT, a single statement holds it for one hop. Each `await` is a hop to the worker thread and back
+(about 0.1 ms), so repositories batch their reads; `hops` counts them for the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_PACKAGE = "storage.migrations.sqlite"
+BUSY_TIMEOUT_MS = 5_000
+
+
+class StorageError(Exception):
+    """The database could not do what was asked (locked, read-only, full disk); safe to show as 'try again'."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_db_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored: give a time zone")
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_db_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class Transaction:
+    """Statements inside one BEGIN IMMEDIATE ... COMMIT; only valid inside `Database.transaction()`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._db.hops += 1
+        cursor = await self._db.connection.execute(sql, params)
+        return cursor.rowcount
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self._db.hops += 1
+        return list(await self._db.connection.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        self._db.hops += 1
+        await self._db.connection.executemany(sql, params)
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+        self.hops = 0
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {path}: {exc}") from exc
+        connection.row_factory = sqlite3.Row
+        db = cls(connection, path)
+        try:
+            await connection.executescript(
+                f"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                f" PRAGMA busy_timeout={BUSY_TIMEOUT_MS};"
+            )
+            await db._migrate()
+        except sqlite3.Error as exc:
+            await connection.close()
+            raise StorageError(f"cannot prepare database {path}: {exc}") from exc
+        return db
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+    async def _migrate(self) -> None:
+        (version,) = (await self.connection.execute_fetchall("PRAGMA user_version"))[0]
+        scripts = sorted(
+            (entry.name, entry)
+            for entry in resources.files(MIGRATIONS_PACKAGE).iterdir()
+            if entry.name.endswith(".sql")
+        )
+        for name, entry in scripts:
+            number = int(name.split("_", 1)[0])
+            if number <= version:
+                continue
+            log.info("applying migration %s", name)
+            sql = entry.read_text(encoding="utf-8")
+            # executescript commits first; the script and the version bump run in one transaction.
+            await self.connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            try:
+                self.hops += 1
+                await self.connection.execute("BEGIN IMMEDIATE")
+                yield Transaction(self)
+            except BaseException:
+                if self.connection.in_transaction:
+                    await self.connection.rollback()
+                raise
+            else:
+                self.hops += 1
+                await self.connection.commit()
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._lock:
+            self.hops += 1
+            cursor = await self.connection.execute(sql, params)
+            return cursor.rowcount
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            self.hops += 1
+            return list(await self.connection.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
