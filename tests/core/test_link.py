@@ -1,0 +1,52 @@
+"""Linking a chat to an account: phone first, NIK second, lock-out after five failures."""
+
+from __future__ import annotations
+
+from bot.app import App
+from bot.demo import DemoApplicant
+from tests.auxil.driver import ChatDriver
+
+
+async def test_link_with_own_phone_and_nik_then_result(chat: ChatDriver, people: list[DemoApplicant]) -> None:
+    siti = people[0]
+    await chat.command("hubungkan")
+    assert chat.replies[0].request_contact
+    await chat.contact(siti.phone.lstrip("+"))  # Telegram sends the number without "+"
+    assert "NIK" in chat.text_out
+    await chat.text(siti.nik)
+    assert "Berhasil" in chat.text_out and "Siti" in chat.text_out
+    assert chat.last.forget_incoming  # the message with the NIK is deleted
+    await chat.command("hasil")
+    assert "Lolos" in chat.text_out and "Tidak Lolos" not in chat.text_out
+
+
+async def test_nik_typo_costs_no_attempt_and_names_the_digit(chat: ChatDriver, people: list[DemoApplicant]) -> None:
+    siti = people[0]
+    await chat.command("hubungkan")
+    await chat.contact(siti.phone)
+    await chat.text("12345")
+    assert "16 digit" in chat.text_out
+    await chat.text("99" + siti.nik[2:])
+    assert "digit ke-1" in chat.text_out
+    assert "Sisa" not in chat.text_out
+
+
+async def test_five_wrong_niks_lock_the_chat_for_an_hour(app: App, chat: ChatDriver, people: list[DemoApplicant]) -> None:
+    budi, siti = people[1], people[0]
+    await chat.command("hubungkan")
+    await chat.contact(siti.phone)
+    for attempt in range(5):
+        await chat.text(budi.nik)  # valid shape, wrong person
+    assert "dikunci sampai" in chat.text_out and "WIB" in chat.text_out
+    await chat.command("hubungkan")
+    assert "dikunci" in chat.text_out
+    # Even the right NIK is refused while locked.
+    await chat.contact(siti.phone)
+    assert "dikunci" in chat.text_out
+
+
+async def test_forged_contact_is_refused(chat: ChatDriver, people: list[DemoApplicant]) -> None:
+    await chat.command("hubungkan")
+    await chat.contact(people[0].phone, own=False)
+    assert "bukan nomor" in chat.text_out
+    assert chat.replies[0].request_contact
