@@ -74,7 +74,8 @@ async def _run(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
 
             storage = await open_storage(settings.database_path)
             try:
-                platforms, trainings = await catalogue.import_files(storage, args.platforms, args.trainings)
+                texts = catalogue.read_files(args.platforms, args.trainings)
+                platforms, trainings = await catalogue.load(storage, *texts)
             except (catalogue.CatalogueError, OSError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1

@@ -108,6 +108,6 @@ async def ensure_loaded(storage: Storage) -> None:
     await load(storage, _seed_text("platforms.json"), _seed_text("trainings.csv"))
 
 
-async def import_files(storage: Storage, platforms_file: Path | None, trainings_file: Path) -> tuple[int, int]:
+def read_files(platforms_file: Path | None, trainings_file: Path) -> tuple[str, str]:
     platforms_text = platforms_file.read_text(encoding="utf-8") if platforms_file else _seed_text("platforms.json")
-    return await load(storage, platforms_text, trainings_file.read_text(encoding="utf-8"))
+    return platforms_text, trainings_file.read_text(encoding="utf-8")

@@ -39,7 +39,9 @@ def guide_steps_text(ctx: Context) -> str:
         t.gettext("Beli pelatihan dan bayar dengan Nomor Kartu Prakerja."),
     ]
     marks = guide_progress(ctx)
-    return "\n".join(f"{DONE if done else TODO} {n}. {step}" for n, (step, done) in enumerate(zip(steps, marks, strict=True), 1))
+    return "\n".join(
+        f"{DONE if done else TODO} {n}. {step}" for n, (step, done) in enumerate(zip(steps, marks, strict=True), 1)
+    )
 
 
 @routes.command("panduan", "guide")
@@ -92,7 +94,10 @@ async def video_watched(ctx: Context) -> None:
     _touch(ctx, video_watched_at=ctx.now())
     ctx.say(
         t.gettext("Terima kasih! Video sudah ditandai ditonton. Langkah berikutnya: pilih pelatihan."),
-        rows(Button(t.gettext("Panduan pelatihan"), GO, "panduan"), Button(t.gettext("Cari pelatihan"), GO, "pelatihan")),
+        rows(
+            Button(t.gettext("Panduan pelatihan"), GO, "panduan"),
+            Button(t.gettext("Cari pelatihan"), GO, "pelatihan"),
+        ),
     )
 
 

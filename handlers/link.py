@@ -100,7 +100,9 @@ async def contact_step(ctx: Context) -> None:
     t = ctx.t
     if ctx.event.contact_phone is None:
         ctx.say(
-            t.gettext("Tekan tombol <b>Bagikan nomor HP saya</b> di bawah; nomor yang diketik tidak bisa diverifikasi."),
+            t.gettext(
+                "Tekan tombol <b>Bagikan nomor HP saya</b> di bawah; nomor yang diketik tidak bisa diverifikasi."
+            ),
             _cancel_row(ctx),
             request_contact=t.gettext("📱 Bagikan nomor HP saya"),
         )

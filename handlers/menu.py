@@ -105,7 +105,12 @@ async def document(ctx: Context) -> None:
 def group(event: Event) -> Reply:
     """In a group the bot discusses nothing personal: it points to the private chat."""
     t = translator(normalize_locale(event.language_hint))
-    return Reply(t.gettext("Untuk menjaga data pribadi Anda, saya hanya melayani lewat chat pribadi. Kirim /start kepada saya secara langsung."))
+    return Reply(
+        t.gettext(
+            "Untuk menjaga data pribadi Anda, saya hanya melayani lewat chat pribadi. Kirim /start kepada saya"
+            " secara langsung."
+        )
+    )
 
 
 def _first_name(name: str) -> str:

@@ -56,7 +56,9 @@ async def stop_announcements(ctx: Context) -> None:
     t = ctx.t
     await ctx.storage.chats.set_opted_out(ctx.chat.id, True)
     ctx.say(
-        t.gettext("Anda tidak akan menerima pengumuman dan siaran di chat ini. Kirim /mulai untuk mengaktifkannya lagi."),
+        t.gettext(
+            "Anda tidak akan menerima pengumuman dan siaran di chat ini. Kirim /mulai untuk mengaktifkannya lagi."
+        ),
         rows(Button(t.gettext("Mulai terima pengumuman"), GO, "mulai"), Button(t.gettext("Menu"), GO, "menu")),
     )
 

@@ -86,7 +86,8 @@ async def card(ctx: Context) -> None:
             t.gettext("Akun Anda belum memiliki Kartu Prakerja. Nomor kartu muncul setelah Anda lolos seleksi."),
         )
         return
-    lines = [t.gettext("Nomor Kartu Prakerja: <tg-spoiler>{card}</tg-spoiler>").format(card=format_card(account.card_number))]
+    card_line = t.gettext("Nomor Kartu Prakerja: <tg-spoiler>{card}</tg-spoiler>")
+    lines = [card_line.format(card=format_card(account.card_number))]
     if account.balance is not None:
         lines.append(t.gettext("Saldo pelatihan: <b>{amount}</b>").format(amount=t.money(account.balance)))
         if account.balance_at is not None:

@@ -1,0 +1,125 @@
+"""Maintain the gettext catalogs: `python -m locales.catalog update | compile | check`.
+
+- update: extract every `gettext`/`ngettext`/`N_` message id from handlers/ and bot/ into `messages.pot`, merge it
+  into each locale's `messages.po` (new ids get an empty translation, obsolete ones are dropped), then compile.
+- compile: write `messages.mo` next to each `messages.po`.
+- check: exit 1 if an id in the code has no English translation or a `.mo` is stale (the test suite runs this).
+
+Message ids are Indonesian (the source language), so `id` needs no catalog; `en` carries the translations.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES_DIR = ROOT / "locales"
+SOURCE_DIRS = ("handlers", "bot")
+KEYWORDS = {"gettext": None, "ngettext": (1, 2), "N_": None}
+TRANSLATED_LOCALES = ("en",)
+DOMAIN = "messages"
+
+
+def extract() -> Catalog:
+    template = Catalog(project="asisten-prakerja", version="1", locale="id", fuzzy=False)
+    for folder in SOURCE_DIRS:
+        for filename, lineno, message, comments, context in extract_from_dir(
+            ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            template.add(message, None, [(f"{folder}/{filename}", lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def po_path(locale: str) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_catalog(locale: str) -> Catalog:
+    path = po_path(locale)
+    if not path.exists():
+        return Catalog(locale=locale)
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def _write(path: Path, catalog: Catalog, writer) -> bytes:  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    writer(buffer, catalog)
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def compiled(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    return buffer.getvalue()
+
+
+def update() -> None:
+    template = extract()
+    _write(LOCALES_DIR / f"{DOMAIN}.pot", template, lambda b, c: write_po(b, c, omit_header=False, width=120))
+    for locale in TRANSLATED_LOCALES:
+        catalog = read_catalog(locale)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        catalog.fuzzy = False  # the header entry: a fuzzy header would be left out of the .mo
+        catalog.project, catalog.version = "asisten-prakerja", "1"
+        _write(po_path(locale), catalog, lambda b, c: write_po(b, c, width=120, sort_output=False))
+    compile_all()
+
+
+def compile_all() -> None:
+    for locale in TRANSLATED_LOCALES:
+        catalog = read_catalog(locale)
+        (po_path(locale).with_suffix(".mo")).write_bytes(compiled(catalog))
+
+
+def problems() -> Iterator[str]:
+    template = extract()
+    for locale in TRANSLATED_LOCALES:
+        catalog = read_catalog(locale)
+        for message in template:
+            if not message.id:
+                continue
+            translated = catalog.get(message.id)
+            if translated is None or not translated.string or (
+                isinstance(translated.string, tuple) and not all(translated.string)
+            ):
+                where = ", ".join(f"{f}:{n}" for f, n in message.locations)
+                yield f"{locale}: no translation for {message.id!r} ({where})"
+            elif translated.fuzzy:
+                yield f"{locale}: fuzzy translation for {message.id!r}"
+        mo = po_path(locale).with_suffix(".mo")
+        if not mo.exists() or mo.read_bytes() != compiled(catalog):
+            yield f"{locale}: {mo.relative_to(ROOT)} is stale: run python -m locales.catalog compile"
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "check"
+    if command == "update":
+        update()
+        return 0
+    if command == "compile":
+        compile_all()
+        return 0
+    if command == "check":
+        found = list(problems())
+        for line in found:
+            print(line)
+        return 1 if found else 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
