@@ -81,7 +81,17 @@ async def test_language_switch_is_remembered(chat: ChatDriver) -> None:
     await chat.press("Bahasa Indonesia")
     await chat.command("menu")
     assert chat.labels[0] == "Hubungkan akun"
-    assert english[0] != "Hubungkan akun"
+    assert english[0] == "Link account"
+
+
+async def test_english_chat_sees_english_money_and_words(chat: ChatDriver, people: list[DemoApplicant]) -> None:
+    siti = people[0]
+    await chat.command("bahasa")
+    await chat.press("English")
+    assert "The language is now English." in chat.text_out
+    await chat.link(siti.phone, siti.nik)
+    await chat.command("kartu")
+    assert "Training balance: <b>Rp3,550,000</b>" in chat.text_out
 
 
 async def test_forged_language_payload_is_refused(chat: ChatDriver) -> None:
