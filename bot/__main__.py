@@ -18,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="chat with the bot in the terminal")
     chat.add_argument("--demo", action="store_true", help="on generated demo data in a temporary database")
     sub.add_parser("run", help="Telegram long polling")
+    sub.add_parser("serve", help="web server: Telegram and WhatsApp webhooks, /healthz, /metrics")
     imp = sub.add_parser("import", help="import registry records (CSV), all or nothing")
     imp.add_argument("file", type=Path)
     demo = sub.add_parser("demo-data", help="write a synthetic import file")
@@ -60,6 +61,10 @@ async def _run(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
             from bot.channels.telegram import run_polling
 
             return await run_polling(settings)
+        case "serve":
+            from bot.web.serve import serve
+
+            return await serve(settings)
         case "import":
             from bot.importer import run_import
 

@@ -16,6 +16,10 @@ from handlers.roles import Principal, parse_principal
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_VIDEO_URL = "https://www.prakerja.go.id/"
+DEFAULT_WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
+DEFAULT_PORT = 8080
+WHATSAPP_TIERS = {"250": 250, "2000": 2_000, "10000": 10_000, "100000": 100_000, "unlimited": None}
+_TELEGRAM_SECRET = r"^[A-Za-z0-9_-]{1,256}$"  # what setWebhook accepts as secret_token
 
 
 class SettingsError(Exception):
@@ -34,6 +38,28 @@ class Settings(BaseSettings):
     intro_video_url: HttpUrl = HttpUrl(DEFAULT_VIDEO_URL)
     log_level: str = "INFO"
 
+    # The outbox sender (`python -m bot sender`, and inside `run` / `serve`).
+    telegram_rate: float = Field(default=30, gt=0, le=1000)  # broadcast messages per second (paid: up to 1000)
+    sender_concurrency: int = Field(default=16, ge=1, le=1000)  # sends in flight at once, per channel
+    sender_lease_seconds: float = Field(default=60, ge=1, le=3600)  # a 'sending' delivery older is sent again
+
+    # Web server (`python -m bot serve`): webhooks of both platforms.
+    public_url: HttpUrl | None = None  # where the platforms reach this server; Telegram's webhook is set to it
+    host: str = "0.0.0.0"
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    telegram_webhook_secret: str | None = Field(default=None, pattern=_TELEGRAM_SECRET)
+    whatsapp_token: str | None = None
+    whatsapp_phone_id: str | None = Field(default=None, pattern=r"^\d+$")
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_api_url: str = DEFAULT_WHATSAPP_API_URL
+    whatsapp_rate: float = Field(default=80, gt=0, le=10_000)  # messages per second (1,000 after Meta's upgrade)
+    whatsapp_tier: str = "250"  # business-initiated unique users per rolling 24 h: 250, 2000, 10000, 100000, unlimited
+    whatsapp_template_info: str = "prakerja_info"
+    whatsapp_template_result: str = "prakerja_hasil_seleksi"
+    whatsapp_template_code: str = "prakerja_kode_verifikasi"
+    whatsapp_template_languages: str = "id:id,en:en"  # chat locale : template language code
+
     @field_validator("admin_ids", "support_ids", mode="before")
     @classmethod
     def _split_principals(cls, value: object) -> tuple[Principal, ...]:
@@ -51,7 +77,55 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
-    @field_validator("telegram_api_url")
+    @field_validator("whatsapp_tier")
+    @classmethod
+    def _known_tier(cls, value: str) -> str:
+        tier = value.strip().lower().replace(",", "").replace("_", "")
+        if tier not in WHATSAPP_TIERS:
+            raise ValueError("must be one of 250, 2000, 10000, 100000, unlimited")
+        return tier
+
+    @field_validator("whatsapp_template_languages")
+    @classmethod
+    def _language_pairs(cls, value: str) -> str:
+        for pair in value.split(","):
+            locale, sep, code = pair.strip().partition(":")
+            if not sep or not locale or not code:
+                raise ValueError("expected locale:code pairs, e.g. id:id,en:en")
+        return value
+
+    @property
+    def whatsapp_tier_limit(self) -> int | None:
+        """Unique users per rolling 24 h for business-initiated messages; None for unlimited."""
+        return WHATSAPP_TIERS[self.whatsapp_tier]
+
+    @property
+    def template_languages(self) -> dict[str, str]:
+        pairs = (pair.strip().partition(":") for pair in self.whatsapp_template_languages.split(","))
+        return {locale.strip(): code.strip() for locale, _, code in pairs}
+
+    @property
+    def whatsapp_configured(self) -> bool:
+        return bool(self.whatsapp_token or self.whatsapp_phone_id)
+
+    def require_webhook_secrets(self) -> None:
+        """`serve` runs only with each configured platform's secrets, and at least one platform."""
+        if self.whatsapp_configured:
+            missing = [name for name, value in (
+                ("WHATSAPP_TOKEN", self.whatsapp_token), ("WHATSAPP_PHONE_ID", self.whatsapp_phone_id),
+                ("WHATSAPP_APP_SECRET", self.whatsapp_app_secret),
+                ("WHATSAPP_VERIFY_TOKEN", self.whatsapp_verify_token)) if not value]
+            if missing:
+                verb = "is" if len(missing) == 1 else "are"
+                raise SettingsError(f"WhatsApp is configured but {', '.join(missing)} {verb} missing: webhooks cannot"
+                                    " be authenticated without the app secret and verify token")
+        if self.telegram_bot_token and not self.telegram_webhook_secret:
+            raise SettingsError("TELEGRAM_BOT_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is missing: the Telegram"
+                                " webhook cannot be authenticated without it")
+        if not self.telegram_bot_token and not self.whatsapp_configured:
+            raise SettingsError("serve needs TELEGRAM_BOT_TOKEN or WHATSAPP_TOKEN (with their secrets)")
+
+    @field_validator("telegram_api_url", "whatsapp_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

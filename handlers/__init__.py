@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from handlers import guide, link, menu, preferences, results
+from handlers import admin, eligibility, guide, link, menu, platforms, preferences, results, scam, support, trainings
 from handlers.context import Services
 from handlers.router import Fallbacks, Router, Routes
 
@@ -15,6 +15,12 @@ MODULES: tuple[Routes, ...] = (
     results.routes,
     guide.routes,
     preferences.routes,
+    platforms.routes,
+    trainings.routes,
+    eligibility.routes,
+    scam.routes,
+    admin.routes,
+    support.routes,
 )
 
 
@@ -23,10 +29,10 @@ def build_router(services: Services) -> Router:
         menu=menu.unknown,
         unknown_action=menu.unknown_action,
         contact=link.contact_shared,
-        links=menu.unknown,
+        links=scam.unasked,
         edited=menu.edited,
         unsupported=menu.unsupported,
-        document=menu.document,
+        document=admin.document_received,  # an admin's CSV or broadcast photo; else menu.document
         group=menu.group,
     )
     return Router(services, MODULES, fallbacks)

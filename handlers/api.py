@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from handlers.roles import Channel, Principal
 
@@ -54,6 +55,7 @@ class Event:
     private: bool = True  # a one-to-one chat (groups get a pointer to the private chat)
     language_hint: str | None = None  # the user's app language, if the platform tells it
     message_id: str | None = None
+    photo: Document | None = None  # a photo (its largest size), e.g. for an admin's broadcast; kind DOCUMENT
 
     @property
     def principal(self) -> Principal:
@@ -102,6 +104,8 @@ class Reply:
     request_contact: str | None = None  # label of a "share my phone number" button
     # Which message the reply belongs to: a reply to a button press may replace the message the button was on.
     replace: bool = False
+    # A photo (a platform file id) shown with the text as its caption: an admin's broadcast and its preview.
+    photo: str | None = None
 
 
 @dataclass(slots=True)
@@ -120,8 +124,25 @@ class Notice:
     channel: Channel
     chat_id: str
     reply: Reply
+    code: str | None = None  # a one-time verification code in the reply: WhatsApp sends the authentication template
 
 
 def rows(*buttons: AnyButton, per_row: int = 1) -> tuple[tuple[AnyButton, ...], ...]:
     """Lay buttons out `per_row` to a row."""
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+class FileError(Exception):
+    """A file a user sent could not be fetched: too large (`too_large`), gone, or the platform failed."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+class FileFetcher(Protocol):
+    """Downloads a file a user sent, by its platform file id; each channel provides one (Services.files)."""
+
+    async def fetch(self, file_id: str, max_bytes: int) -> bytes:
+        """The file's bytes; FileError if it is larger than `max_bytes` or cannot be fetched."""
+        ...

@@ -6,14 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from handlers.api import AnyButton, Event, Notice, Outgoing, Reply
+from handlers.api import AnyButton, Event, EventKind, FileFetcher, Notice, Outgoing, Reply
 from handlers.i18n import Translator, translator
 from handlers.roles import Channel, Principal, Role
 from storage import Storage
 from storage.models import Account, Chat, ChatSnapshot
+
+if TYPE_CHECKING:
+    from handlers.admin import RecordImporter
 
 
 class Step(StrEnum):
@@ -21,9 +25,15 @@ class Step(StrEnum):
 
     LINK_AWAIT_CONTACT = "link.await_contact"
     LINK_AWAIT_NIK = "link.await_nik"
+    LINK_AWAIT_CODE = "link.await_code"  # WhatsApp without the sender's number: the code sent to the typed number
     ELIGIBILITY = "eligibility.question"
     SCAM_AWAIT_MESSAGE = "scam.await_message"
     TRAINING_AWAIT_KEYWORD = "training.await_keyword"
+    ADMIN_AWAIT_CSV = "admin.await_csv"
+    ADMIN_AWAIT_WAVE_TIME = "admin.await_wave_time"
+    BROADCAST_AWAIT_TEXT = "broadcast.await_text"
+    BROADCAST_AWAIT_PHOTO = "broadcast.await_photo"
+    BROADCAST_AWAIT_TIME = "broadcast.await_time"
 
 
 class FlowState(BaseModel):
@@ -32,7 +42,11 @@ class FlowState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str | None = None  # link: the verified phone number (E.164)
+    code_hash: str | None = None  # link by typed number: keyed hash of the one-time code sent to it
+    code_expires: datetime | None = None
     question: int = 0  # eligibility: index of the current question
+    wave: int | None = None  # admin: the wave whose announcement time is being set
+    broadcast: int | None = None  # admin: the draft broadcast being composed
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,8 @@ class Services:
     storage: Storage
     config: HandlerConfig
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    files: dict[Channel, FileFetcher] = field(default_factory=dict)  # per channel: download a file a user sent
+    importer: RecordImporter | None = None  # the registry CSV import (admin /impor), wired by bot/
 
 
 @dataclass(slots=True)
@@ -116,6 +132,11 @@ class Context:
     @property
     def actor(self) -> str:
         return str(self.event.principal)
+
+    @property
+    def args(self) -> str:
+        """The arguments of a typed command (`/pelatihan excel` -> 'excel'); empty for a button or a bare word."""
+        return self.event.text.strip() if self.event.kind is EventKind.COMMAND else ""
 
     # --- what the handler does --------------------------------------------------------------------
     def say(

@@ -4,14 +4,22 @@ Two factors: a phone number the platform vouches for (Telegram: a shared contact
 WhatsApp: the sender's own number) that must be the account's registered number, then the NIK. The NIK is
 checked for shape first (a typo costs no attempt), then compared as a keyed hash; it is never stored or logged.
 Five failures lock the chat, and the phone number, for an hour.
+
+WhatsApp users with a username may come without their number (only a business-scoped id). They type the
+registered number instead, and prove they hold it with a one-time code sent to that number's WhatsApp (which
+reaches them in the same chat when it is theirs), before the NIK. The answer to a typed number is the same
+whether it is registered or not, and a code is sent only to registered numbers, so nothing is revealed.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import re
+import secrets
 from datetime import timedelta
 
-from handlers.api import Button, Reply, rows
+from handlers.api import Button, Notice, Reply, rows
 from handlers.context import Context, FlowState, Step
 from handlers.i18n import translator
 from handlers.identity import (
@@ -24,6 +32,7 @@ from handlers.identity import (
     normalize_phone,
 )
 from handlers.menu import show_menu
+from handlers.roles import Channel
 from handlers.router import GO, Routes, escape
 from storage.models import LinkLock
 
@@ -31,6 +40,13 @@ log = logging.getLogger(__name__)
 routes = Routes()
 
 UNLINK_CONFIRM = "unlink_yes"
+CODE_DIGITS = 6
+CODE_VALID = timedelta(minutes=10)
+
+
+def _types_number(ctx: Context) -> bool:
+    """A channel with no "share my number" button and no number from the platform: the number is typed."""
+    return ctx.event.channel is Channel.WHATSAPP and not ctx.event.sender_phone
 
 
 def _keys(ctx: Context, phone: str | None = None) -> list[str]:
@@ -84,6 +100,15 @@ async def start_linking(ctx: Context) -> None:
         await _phone_given(ctx, ctx.event.sender_phone)
         return
     await ctx.set_step(Step.LINK_AWAIT_CONTACT)
+    if _types_number(ctx):
+        ctx.say(
+            t.gettext(
+                "Ketik nomor HP yang terdaftar di akun Prakerja Anda, misalnya 0812 3456 7890. Kami akan mengirim"
+                " kode verifikasi ke WhatsApp nomor itu."
+            ),
+            _cancel_row(ctx),
+        )
+        return
     ctx.say(
         t.gettext(
             "Untuk menghubungkan akun, tekan tombol <b>Bagikan nomor HP saya</b> di bawah. Nomor itu harus nomor"
@@ -98,6 +123,9 @@ async def start_linking(ctx: Context) -> None:
 async def contact_step(ctx: Context) -> None:
     """A contact (or text) while the bot waits for the contact."""
     t = ctx.t
+    if _types_number(ctx):
+        await _typed_phone(ctx, ctx.event.contact_phone or ctx.event.text)
+        return
     if ctx.event.contact_phone is None:
         ctx.say(
             t.gettext(
@@ -113,8 +141,12 @@ async def contact_step(ctx: Context) -> None:
 async def contact_shared(ctx: Context) -> None:
     """A shared contact, in the link step or unasked: either way it starts (or continues) linking."""
     t = ctx.t
-    if ctx.account is not None:
+    if ctx.account is not None or ctx.event.sender_phone:  # WhatsApp: the sender's own number is known
         await start_linking(ctx)
+        return
+    if _types_number(ctx):
+        await ctx.set_step(Step.LINK_AWAIT_CONTACT)
+        await _typed_phone(ctx, ctx.event.contact_phone or "")
         return
     if not ctx.event.contact_is_own:
         ctx.say(
@@ -154,13 +186,76 @@ async def _phone_given(ctx: Context, raw_phone: str) -> None:
     if await _locked(ctx, phone):
         return
     await ctx.set_step(Step.LINK_AWAIT_NIK, FlowState(phone=phone))
-    ctx.say(
-        t.gettext(
+    if ctx.event.channel is Channel.WHATSAPP:  # a bot cannot delete the user's message there
+        text = t.gettext(
+            "Nomor {phone} terdaftar. Sekarang ketik <b>16 digit NIK</b> Anda (sesuai KTP) sebagai verifikasi kedua."
+            " NIK tidak disimpan. Setelah selesai, sebaiknya hapus pesan berisi NIK dari chat ini."
+        )
+    else:
+        text = t.gettext(
             "Nomor {phone} terdaftar. Sekarang ketik <b>16 digit NIK</b> Anda (sesuai KTP) sebagai verifikasi kedua."
             " NIK tidak disimpan dan pesan Anda akan dihapus dari chat ini."
-        ).format(phone=mask_phone(phone)),
+        )
+    ctx.say(text.format(phone=mask_phone(phone)), _cancel_row(ctx))
+
+
+def _code_hash(ctx: Context, phone: str, code: str) -> str:
+    return hash_nik(f"code:{ctx.chat.id}:{phone}:{code}", ctx.config.nik_pepper)
+
+
+async def _typed_phone(ctx: Context, raw_phone: str) -> None:
+    """A typed number: send a code to it if registered; the answer is the same either way."""
+    t = ctx.t
+    try:
+        phone = normalize_phone(raw_phone)
+    except PhoneError:
+        ctx.say(t.gettext("Itu bukan nomor HP yang valid. Ketik nomor HP Anda, misalnya 0812 3456 7890."),
+                _cancel_row(ctx))
+        return
+    if await _locked(ctx, phone):
+        await ctx.end_step()
+        return
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    if await ctx.storage.accounts.by_phone(phone):
+        ctx.out.notices.append(Notice(Channel.WHATSAPP, phone.lstrip("+"), Reply(t.gettext(
+            "Kode verifikasi Asisten Prakerja: <b>{code}</b>. Jangan berikan kode ini kepada siapa pun. Jika Anda"
+            " tidak meminta kode ini, abaikan pesan ini."
+        ).format(code=code)), code=code))
+    state = FlowState(phone=phone, code_hash=_code_hash(ctx, phone, code), code_expires=ctx.now() + CODE_VALID)
+    await ctx.set_step(Step.LINK_AWAIT_CODE, state)
+    ctx.say(
+        t.gettext(
+            "Jika nomor {phone} terdaftar di Prakerja, kode verifikasi {n} digit sudah kami kirim ke WhatsApp nomor"
+            " itu. Ketik kodenya di sini (berlaku 10 menit)."
+        ).format(phone=mask_phone(phone), n=CODE_DIGITS),
         _cancel_row(ctx),
     )
+
+
+@routes.step(Step.LINK_AWAIT_CODE)
+async def code_step(ctx: Context) -> None:
+    t = ctx.t
+    state = ctx.state
+    if state.phone is None or state.code_hash is None or state.code_expires is None:
+        await start_linking(ctx)
+        return
+    if await _locked(ctx, state.phone):
+        await ctx.end_step()
+        return
+    typed = re.sub(r"[\s.\-]", "", ctx.event.text)
+    if len(typed) != CODE_DIGITS or not typed.isdigit():  # a typo costs no attempt
+        ctx.say(t.gettext("Ketik {n} digit kode verifikasi yang kami kirim.").format(n=CODE_DIGITS),
+                _cancel_row(ctx))
+        return
+    if ctx.now() > state.code_expires:
+        await ctx.end_step()
+        ctx.say(t.gettext("Kode verifikasi sudah kedaluwarsa. Silakan mulai lagi."),
+                rows(Button(t.gettext("Hubungkan akun"), GO, "hubungkan"), Button(t.gettext("Menu"), GO, "menu")))
+        return
+    if not hmac.compare_digest(_code_hash(ctx, state.phone, typed), state.code_hash):
+        await _failure(ctx, state.phone, t.gettext("Kode verifikasi tidak cocok."))
+        return
+    await _phone_given(ctx, state.phone)  # the number is proven: on to the NIK
 
 
 @routes.step(Step.LINK_AWAIT_NIK)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -94,6 +95,8 @@ class Router:
         self.commands: dict[str, Route] = {}
         self.actions: dict[str, Route] = {}
         self.steps: dict[Step, Handler] = {}
+        # Called after each update with the event and the seconds it took (metrics); must not raise.
+        self.observers: list[Callable[[Event, float], None]] = []
         for routes in modules:
             for table, new in ((self.commands, routes.commands), (self.actions, routes.actions)):
                 clash = table.keys() & new.keys()
@@ -102,17 +105,25 @@ class Router:
                 table.update(new)
             self.steps.update(routes.steps)
 
-    def role_of(self, event: Event) -> Role:
+    def role_of(self, event: Event, granted: str | None = None) -> Role:
+        """The configured role (ADMIN_IDS, SUPPORT_IDS) or the one an admin granted (/peran), whichever is higher."""
         config = self.services.config
         principal = event.principal
-        if principal in config.admins:
+        if principal in config.admins or granted == Role.ADMIN:
             return Role.ADMIN
-        if principal in config.support:
+        if principal in config.support or granted == Role.SUPPORT:
             return Role.SUPPORT
         return Role.APPLICANT
 
     async def handle(self, event: Event) -> Outgoing:
         """Handle one event and return what to send. Never raises for bad input; logs and apologises on bugs."""
+        start = time.perf_counter()
+        out = await self._handle(event)
+        for observe in self.observers:
+            observe(event, time.perf_counter() - start)
+        return out
+
+    async def _handle(self, event: Event) -> Outgoing:
         if not event.private:
             return Outgoing(replies=[self.fallbacks.group(event)])
         try:
@@ -120,7 +131,8 @@ class Router:
         except StorageError:
             log.exception("storage unavailable")
             return Outgoing(replies=[_busy(event)])
-        ctx = Context(event=event, services=self.services, snapshot=snapshot, role=self.role_of(event))
+        role = self.role_of(event, snapshot.granted_role)
+        ctx = Context(event=event, services=self.services, snapshot=snapshot, role=role)
         try:
             await self._dispatch(ctx)
         except StorageError:

@@ -10,18 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.sqlite.database import Database, StorageError
+from storage.sqlite.outbox import OutboxRepository
 from storage.sqlite.repositories import (
     AccountRepository,
     AuditRepository,
     CatalogueRepository,
     ChatRepository,
+    ImportConflict,
     ImportRow,
     LinkAttemptRepository,
     Progress,
     WaveRepository,
 )
+from storage.sqlite.staff import RoleRepository, StaffRepository
+from storage.sqlite.webhooks import MetricsRepository, WebhookRepository, WhatsAppRepository
 
-__all__ = ["ImportRow", "Progress", "Storage", "StorageError", "open_storage"]
+__all__ = ["ImportConflict", "ImportRow", "Progress", "Storage", "StorageError", "open_storage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,12 @@ class Storage:
     link_attempts: LinkAttemptRepository
     catalogue: CatalogueRepository
     audit: AuditRepository
+    webhooks: WebhookRepository
+    whatsapp: WhatsAppRepository
+    metrics: MetricsRepository
+    outbox: OutboxRepository
+    roles: RoleRepository
+    staff: StaffRepository
 
     async def close(self) -> None:
         await self.database.close()
@@ -48,4 +58,10 @@ async def open_storage(path: Path | str) -> Storage:
         link_attempts=LinkAttemptRepository(db),
         catalogue=CatalogueRepository(db),
         audit=AuditRepository(db),
+        webhooks=WebhookRepository(db),
+        whatsapp=WhatsAppRepository(db),
+        metrics=MetricsRepository(db),
+        outbox=OutboxRepository(db),
+        roles=RoleRepository(db),
+        staff=StaffRepository(db),
     )

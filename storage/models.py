@@ -72,6 +72,7 @@ class ChatSnapshot:
     chat: Chat
     conversation: Conversation | None
     account: Account | None
+    granted_role: str | None = None  # a role an admin granted to the sender with /peran (staff only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +122,156 @@ class AuditEntry:
     action: str
     subject: str | None
     detail: str | None
+
+
+# --- the outbox, roles and staff look-ups (admin/support) -------------------------------------------------------
+
+
+class BroadcastKind(StrEnum):
+    NOTICE = "notice"  # one personal message (e.g. "a support agent unlinked your account")
+    RESULTS = "results"  # a wave's results: every recipient gets their own result
+    BROADCAST = "broadcast"  # an admin's text to an audience
+
+
+class BroadcastState(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+class GuideGap(StrEnum):
+    """A guide step not done yet, as an audience filter ("lolos but video not watched")."""
+
+    VIDEO = "video_watched_at"
+    PLATFORMS = "platforms_compared_at"
+    TRAINING = "training_bought_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who gets a broadcast. Opted-out and blocked chats never do; a person linked on two channels gets it once."""
+
+    unlinked: bool = False  # also chats never linked to an account
+    wave: int | None = None  # registered in this wave
+    result: WaveResult | None = None  # with this result (in a published wave only: no leak before publishing)
+    channel: str | None = None
+    gap: GuideGap | None = None  # this guide step not done yet
+
+    @property
+    def needs_account(self) -> bool:
+        return self.wave is not None or self.result is not None or self.gap is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    kind: BroadcastKind
+    state: BroadcastState
+    wave: int | None
+    body: str | None
+    photo: str | None
+    video_url: str | None
+    audience: Audience
+    scheduled_at: datetime | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expanded: bool
+    queued: int
+    throttled: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastStats:
+    broadcast: Broadcast
+    pending: int
+    sending: int
+    sent: int
+    failed: int
+    blocked: int
+    cancelled: int
+    sent_last_minute: int
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sending + self.sent + self.failed + self.blocked + self.cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceCount:
+    total: int
+    lolos: int = 0
+    tidak_lolos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A delivery a sender has claimed (state 'sending'), with what it needs to render and send the message."""
+
+    id: int
+    broadcast_id: int
+    person: int  # the account id it was queued for (minus the chat id for an unlinked chat)
+    chat: Chat
+    account: Account | None  # the account the chat is linked to now
+    result: WaveResult | None  # results broadcasts: the account's result in the wave
+    attempts: int
+    ambiguous: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """A message sent (or queued) to a chat, for support's look-up."""
+
+    id: int
+    kind: BroadcastKind
+    broadcast_id: int
+    wave: int | None
+    body: str | None
+    state: DeliveryState
+    attempts: int
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    channel: str
+    user_id: str
+    role: str
+    granted_by: str
+    granted_at: datetime
+    menu_synced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WaveSummary:
+    wave: Wave
+    accounts: int
+    lolos: int
+    tidak_lolos: int
+    linked_chats: int
+
+
+@dataclass(frozen=True, slots=True)
+class PersonState:
+    """Everything support sees about one account (or one unlinked chat): never the NIK."""
+
+    account: Account | None
+    chats: tuple[Chat, ...]
+    standings: tuple[WaveStanding, ...]
+    locks: tuple[tuple[str, LinkLock], ...]  # (key, lock) for 'phone:...' and 'chat:<id>' keys with failures
+    deliveries: tuple[DeliveryView, ...]

@@ -6,7 +6,7 @@ channel tests (Telegram, WhatsApp) go through the real platform code against fak
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +36,14 @@ async def app(tmp_path: Path, people: list[DemoApplicant]) -> AsyncIterator[App]
 @pytest.fixture
 def chat(app: App) -> ChatDriver:
     return ChatDriver(app.router, user_id="1001")
+
+
+@pytest.fixture(autouse=True)
+def _no_real_network() -> Iterator[None]:
+    """Every test is offline: only loopback works, and any other attempt fails the test (tests/auxil/networking.py)."""
+    from tests.auxil.networking import loopback_only
+
+    with loopback_only() as refused:
+        yield
+    if refused:
+        pytest.fail(f"a test tried to use the real network: {sorted(set(refused))}")

@@ -6,12 +6,15 @@ shaped after what a handler does in one step, so an update costs few round trips
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
+from itertools import chain, islice
+from typing import NamedTuple
 
 from storage.models import (
     Account,
@@ -83,19 +86,21 @@ class ChatRepository:
         await self._db.execute(
             "INSERT INTO chats (channel, external_id, user_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, external_id) DO UPDATE SET last_seen = excluded.last_seen,"
-            " user_id = coalesce(excluded.user_id, chats.user_id)",
+            " user_id = coalesce(excluded.user_id, chats.user_id),"
+            " blocked = 0",  # the user writes again: they can receive messages again (outbox 403 set it)
             (channel, external_id, user_id, now, now),
         )
         row = await self._db.fetchone(
-            f"SELECT ch.*, cv.step AS cv_step, cv.payload AS cv_payload, {_ACCOUNT_COLUMNS}"
+            f"SELECT ch.*, cv.step AS cv_step, cv.payload AS cv_payload, {_ACCOUNT_COLUMNS},"
+            " (SELECT g.role FROM granted_roles g WHERE g.channel = ch.channel AND g.user_id = ?) AS granted_role"
             " FROM chats ch LEFT JOIN conversations cv ON cv.chat_id = ch.id"
             " LEFT JOIN accounts a ON a.id = ch.account_id WHERE ch.channel = ? AND ch.external_id = ?",
-            (channel, external_id),
+            (user_id, channel, external_id),
         )
         assert row is not None  # just inserted
         conversation = Conversation(row["cv_step"], row["cv_payload"]) if row["cv_step"] else None
         account = _account(row, "a_") if row["a_id"] is not None else None
-        return ChatSnapshot(_chat(row), conversation, account)
+        return ChatSnapshot(_chat(row), conversation, account, row["granted_role"])
 
     async def get(self, chat_id: int) -> Chat | None:
         row = await self._db.fetchone("SELECT * FROM chats WHERE id = ?", (chat_id,))
@@ -170,6 +175,7 @@ class ChatRepository:
 class AccountRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._import_lock = asyncio.Lock()  # one import at a time: they share the staging table
 
     async def by_phone(self, phone: str) -> list[Account]:
         rows = await self._db.fetchall("SELECT * FROM accounts WHERE phone = ? ORDER BY id", (phone,))
@@ -200,61 +206,145 @@ class AccountRepository:
         ]
 
     async def import_rows(self, rows: Iterable[ImportRow]) -> ImportCounts:
-        """Upsert accounts (by NIK hash) and their wave results in one transaction: all or nothing."""
-        new = updated = unchanged = 0
+        """Upsert accounts (by NIK hash) and their wave results: all or nothing, counted per row.
+
+        A row is *new* when its account had no record for that wave, *unchanged* when the account's phone, name
+        (and card/balance, when the row has them) and the wave's result are already as in the row, *updated*
+        otherwise. Rows are staged in a TEMP table, a few thousand per statement, outside the write transaction:
+        the iterable may validate lazily (and raise to abort: nothing is written then), and the bot's other
+        writes are only held up for the set-based merge at the end, which runs in ONE transaction.
+        Raises `ImportConflict` (nothing written) when a card number belongs to another account already.
+        """
+        async with self._import_lock:
+            await self._db.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+            await self._db.execute(_STAGE_TABLE)
+            try:
+                if not await self._stage(rows):
+                    return ImportCounts(new=0, updated=0, unchanged=0)
+                return await self._merge()
+            finally:
+                await self._db.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+
+    async def _stage(self, rows: Iterable[ImportRow]) -> int:
+        """Copy the rows into the staging table; the next chunk is read (validated) while the last one is written."""
+        staged = 0
+        pending: asyncio.Future[int] | None = None
+        try:
+            for chunk in _chunks(rows, _STAGE_ROWS):
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(
+                    self._db.execute(_stage_sql(len(chunk)), list(chain.from_iterable(chunk)))
+                )
+                await asyncio.sleep(0)  # hand the statement to the database thread before reading on
+                staged += len(chunk)
+        finally:
+            if pending is not None:
+                await pending
+        return staged
+
+    async def _merge(self) -> ImportCounts:
         now = to_db_time(now_utc())
         async with self._db.transaction() as tx:
-            for row in rows:
-                existing = await tx.fetchone(
-                    "SELECT a.id, a.phone, a.name, a.card_number, a.balance, r.result, r.wave IS NOT NULL AS has_wave"
-                    " FROM accounts a LEFT JOIN wave_results r ON r.account_id = a.id AND r.wave = ?"
-                    " WHERE a.nik_hash = ?",
-                    (row.wave, row.nik_hash),
+            for schema in ("main", "temp"):  # the merge walks big indexes at random
+                await tx.execute(f"PRAGMA {schema}.cache_size = {_IMPORT_CACHE_KIB}")
+            try:
+                clashes = await tx.fetchall(
+                    f"SELECT s.line, count(*) OVER () AS total FROM {_STAGE} s"
+                    " JOIN accounts a ON a.card_number = s.card_number WHERE a.nik_hash <> s.nik_hash"
+                    " ORDER BY s.line LIMIT ?",
+                    (ImportConflict.LIMIT,),
                 )
-                await tx.execute("INSERT OR IGNORE INTO waves (number) VALUES (?)", (row.wave,))
-                result = row.result.value if row.result else None
-                if existing is None:
-                    cursor_rows = await tx.fetchall(
-                        "INSERT INTO accounts (nik_hash, phone, name, card_number, balance, balance_at, updated_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        (row.nik_hash, row.phone, row.name, row.card_number, row.balance,
-                         now if row.balance is not None else None, now),
-                    )
-                    account_id = cursor_rows[0]["id"]
-                    new += 1
-                else:
-                    account_id = existing["id"]
-                    same = (
-                        existing["phone"] == row.phone
-                        and existing["name"] == row.name
-                        and (row.card_number is None or existing["card_number"] == row.card_number)
-                        and (row.balance is None or existing["balance"] == row.balance)
-                        and existing["has_wave"]
-                        and existing["result"] == result
-                    )
-                    if same:
-                        unchanged += 1
-                        continue
-                    await tx.execute(
-                        "UPDATE accounts SET phone = ?, name = ?, card_number = coalesce(?, card_number),"
-                        " balance = coalesce(?, balance),"
-                        " balance_at = CASE WHEN ? IS NULL OR balance IS ? THEN balance_at ELSE ? END,"
-                        " updated_at = ? WHERE id = ?",
-                        (row.phone, row.name, row.card_number, row.balance, row.balance, row.balance, now, now,
-                         account_id),
-                    )
-                    updated += 1
+                if clashes:
+                    raise ImportConflict([r["line"] for r in clashes], clashes[0]["total"])
+                counts = await self._plan(tx)
+                await tx.execute(f"INSERT OR IGNORE INTO waves (number) SELECT DISTINCT wave FROM {_PLAN}")
+                await self._upsert_accounts(tx, now, counts["new_accounts"])
                 await tx.execute(
-                    "INSERT INTO wave_results (account_id, wave, result) VALUES (?, ?, ?)"
-                    " ON CONFLICT (account_id, wave) DO UPDATE SET result = excluded.result",
-                    (account_id, row.wave, result),
+                    f"INSERT INTO wave_results (account_id, wave, result) SELECT account_id, wave, result FROM {_PLAN}"
+                    " WHERE result_state <> 1 ON CONFLICT (account_id, wave) DO UPDATE SET result = excluded.result"
                 )
-        return ImportCounts(new=new, updated=updated, unchanged=unchanged)
+            finally:
+                for schema in ("main", "temp"):
+                    await tx.execute(f"PRAGMA {schema}.cache_size = {_DEFAULT_CACHE_KIB}")
+                await tx.execute(f"DROP TABLE IF EXISTS {_PLAN}")
+        new, unchanged = int(counts["new"]), int(counts["unchanged"])
+        return ImportCounts(new=new, updated=int(counts["total"]) - new - unchanged, unchanged=unchanged)
+
+    @staticmethod
+    async def _plan(tx: Transaction) -> sqlite3.Row:
+        """One pass over the staged rows against the database: each row's account (if any) and what changes."""
+        await tx.execute(f"DROP TABLE IF EXISTS {_PLAN}")
+        await tx.execute(
+            f"CREATE TABLE {_PLAN} (seq INTEGER PRIMARY KEY, nik_hash TEXT NOT NULL, phone TEXT NOT NULL,"
+            " name TEXT NOT NULL, wave INTEGER NOT NULL, result TEXT, card_number TEXT, balance INTEGER,"
+            " account_id INTEGER,"  # NULL: a new account
+            " account_same INTEGER NOT NULL,"  # the account already has this row's phone, name, card, balance
+            " result_state INTEGER NOT NULL)"  # 0: no record for the wave yet, 1: same result, 2: other result
+        )
+        await tx.execute(
+            f"INSERT INTO {_PLAN} SELECT s.rowid, s.nik_hash, s.phone, s.name, s.wave, s.result, s.card_number,"
+            " s.balance, a.id, a.id IS NOT NULL AND a.phone = s.phone AND a.name = s.name"
+            "  AND (s.card_number IS NULL OR a.card_number IS s.card_number)"
+            "  AND (s.balance IS NULL OR a.balance IS s.balance),"
+            " CASE WHEN r.account_id IS NULL THEN 0 WHEN r.result IS s.result THEN 1 ELSE 2 END"
+            f" FROM {_STAGE} s LEFT JOIN accounts a ON a.nik_hash = s.nik_hash"
+            " LEFT JOIN wave_results r ON r.account_id = a.id AND r.wave = s.wave ORDER BY s.rowid"
+        )
+        counts = await tx.fetchone(
+            "SELECT count(*) AS total, coalesce(sum(result_state = 0), 0) AS new,"
+            " coalesce(sum(account_same AND result_state = 1), 0) AS unchanged,"
+            f" coalesce(sum(account_id IS NULL), 0) AS new_accounts FROM {_PLAN}"
+        )
+        assert counts is not None
+        return counts
+
+    @staticmethod
+    async def _upsert_accounts(tx: Transaction, now: str | None, new_rows: int) -> None:
+        # Rows of one account agree on phone and name (the validator sees to it); card and balance come from the
+        # row that has them (its lolos row) and are kept when no row has them.
+        await tx.execute(
+            "UPDATE accounts SET phone = c.phone, name = c.name, card_number = coalesce(c.card_number, card_number),"
+            " balance = coalesce(c.balance, balance),"
+            " balance_at = CASE WHEN c.balance IS NULL OR c.balance IS balance THEN balance_at ELSE :now END,"
+            " updated_at = :now"
+            " FROM (SELECT account_id, max(phone) AS phone, max(name) AS name, max(card_number) AS card_number,"
+            f"  max(balance) AS balance FROM {_PLAN} WHERE account_id IS NOT NULL AND NOT account_same"
+            "  GROUP BY account_id) AS c WHERE accounts.id = c.account_id",
+            {"now": now},
+        )
+        if not new_rows:
+            return
+        base = await tx.fetchone("SELECT coalesce(max(id), 0) AS id FROM accounts")
+        assert base is not None
+        await tx.execute(
+            "INSERT INTO accounts (nik_hash, phone, name, card_number, balance, balance_at, updated_at)"
+            " SELECT nik_hash, phone, name, card_number, balance,"
+            f" CASE WHEN balance IS NULL THEN NULL ELSE :now END, :now FROM {_PLAN} WHERE account_id IS NULL"
+            " ORDER BY seq ON CONFLICT (nik_hash) DO UPDATE SET card_number = coalesce(excluded.card_number,"
+            " card_number), balance = coalesce(excluded.balance, balance),"
+            " balance_at = coalesce(excluded.balance_at, balance_at)",
+            {"now": now},
+        )
+        top = await tx.fetchone("SELECT max(id) AS id FROM accounts")
+        assert top is not None
+        if top["id"] - base["id"] == new_rows:
+            # Each new row made one account, in row order, with the next id: number them instead of looking up.
+            await tx.execute(
+                f"UPDATE {_PLAN} SET account_id = ? + k.n FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS n"
+                f" FROM {_PLAN} WHERE account_id IS NULL) AS k WHERE {_PLAN}.seq = k.seq",
+                (base["id"],),
+            )
+        else:  # a new NIK on several rows (several waves)
+            await tx.execute(
+                f"UPDATE {_PLAN} SET account_id = (SELECT a.id FROM accounts a WHERE a.nik_hash = {_PLAN}.nik_hash)"
+                " WHERE account_id IS NULL"
+            )
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRow:
-    """One validated CSV row, NIK already hashed, phone already E.164."""
+class ImportRow(NamedTuple):
+    """One validated CSV row, NIK already hashed, phone already E.164. A tuple in the staging table's column order,
+    so a chunk of rows binds to one INSERT without copying."""
 
     nik_hash: str
     phone: str
@@ -263,6 +353,42 @@ class ImportRow:
     result: WaveResult | None
     card_number: str | None
     balance: int | None
+    line: int = 0  # line in the source file, named in conflict messages
+
+
+class ImportConflict(Exception):
+    """Rows whose card number belongs to another account in the database already; nothing was imported."""
+
+    LIMIT = 50  # lines named at most; `total` counts them all
+
+    def __init__(self, lines: list[int], total: int) -> None:
+        super().__init__(f"card number of another account on {total} row(s)")
+        self.lines = lines
+        self.total = total
+
+
+_STAGE = "temp.import_staging"
+_PLAN = "temp.import_plan"
+_STAGE_TABLE = (
+    f"CREATE TABLE {_STAGE} (nik_hash TEXT NOT NULL, phone TEXT NOT NULL, name TEXT NOT NULL, wave INTEGER NOT NULL,"
+    " result TEXT, card_number TEXT, balance INTEGER, line INTEGER NOT NULL)"
+)
+_SQLITE_MAX_VARIABLES = 32_766  # SQLITE_MAX_VARIABLE_NUMBER's default since SQLite 3.32
+_STAGE_ROWS = _SQLITE_MAX_VARIABLES // len(ImportRow._fields)  # rows per INSERT: one statement, one hop
+_IMPORT_CACHE_KIB = -262_144  # 256 MiB page cache while merging (negative: KiB), back to the default after
+_DEFAULT_CACHE_KIB = -2_000
+
+
+@cache
+def _stage_sql(count: int) -> str:
+    row = "(" + ", ".join("?" * len(ImportRow._fields)) + ")"
+    return f"INSERT INTO {_STAGE} VALUES " + ", ".join([row] * count)
+
+
+def _chunks(rows: Iterable[ImportRow], size: int) -> Iterator[list[ImportRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 class WaveRepository:
@@ -397,9 +523,11 @@ class CatalogueRepository:
         return int(row["n"]) if row else 0
 
     async def search_trainings(
-        self, words: Sequence[str], max_price: int | None, offset: int, limit: int
+        self, words: Sequence[str], max_price: int | None, offset: int, limit: int,
+        *, category: str | None = None, platform_id: str | None = None,
     ) -> tuple[list[Training], int]:
-        """Trainings whose text holds every word, cheapest first, within the budget; and the total count."""
+        """Trainings whose text holds every word (and of the category / platform, if given), cheapest first,
+        within the budget; and the total count."""
         where = ["1 = 1"]
         params: list[object] = []
         for word in words:
@@ -408,6 +536,12 @@ class CatalogueRepository:
         if max_price is not None:
             where.append("price <= ?")
             params.append(max_price)
+        if category is not None:
+            where.append("category = ?")
+            params.append(category)
+        if platform_id is not None:
+            where.append("platform_id = ?")
+            params.append(platform_id)
         clause = " AND ".join(where)
         rows = await self._db.fetchall(
             f"SELECT *, count(*) OVER () AS total FROM trainings WHERE {clause}"
@@ -431,6 +565,14 @@ class CatalogueRepository:
     async def categories(self) -> list[str]:
         rows = await self._db.fetchall("SELECT DISTINCT category FROM trainings ORDER BY category")
         return [r["category"] for r in rows]
+
+    async def training_stats(self) -> dict[str, tuple[int, int, int]]:
+        """Per platform id: how many trainings, the lowest and the highest price."""
+        rows = await self._db.fetchall(
+            "SELECT platform_id, count(*) AS n, min(price) AS low, max(price) AS high FROM trainings"
+            " GROUP BY platform_id"
+        )
+        return {r["platform_id"]: (r["n"], r["low"], r["high"]) for r in rows}
 
 
 class AuditRepository:

@@ -1,0 +1,122 @@
+"""The python-telegram-bot `Application`: one catch-all handler in front of the router, and long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
+
+from bot.app import App, open_app
+from bot.channels.telegram.commands import set_commands
+from bot.channels.telegram.delivery import Delivery, guarded
+from bot.channels.telegram.processor import DEFAULT_MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
+from bot.channels.telegram.updates import to_event
+from bot.logs import mask_text
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news (long polling)
+
+
+def file_url(api_url: str) -> str:
+    """`https://api.telegram.org/bot` -> `https://api.telegram.org/file/bot` (where downloads live)."""
+    root = api_url.removesuffix("/bot") if api_url.endswith("/bot") else api_url.rstrip("/")
+    return f"{root}/file/bot"
+
+
+def build_application(app: App, settings: Settings, *,
+                      max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES) -> Application:
+    """The real PTB Application talking to `settings.telegram_api_url`, every update going through the router."""
+    application = (
+        ApplicationBuilder()
+        .token(settings.require_telegram_token())
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
+        .request(HTTPXRequest(connection_pool_size=max_concurrent_updates, connect_timeout=10, read_timeout=15,
+                              write_timeout=15, pool_timeout=10))
+        .get_updates_request(HTTPXRequest(connection_pool_size=1, connect_timeout=10))
+        .concurrent_updates(ChatOrderedProcessor(max_concurrent_updates))
+        .post_init(_post_init)
+        .build()
+    )
+    application.add_handler(TypeHandler(Update, _Bridge(app, application).handle))
+    application.add_error_handler(_log_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    await set_commands(application.bot)
+
+
+class _Bridge:
+    """Update -> Event -> router -> Outgoing -> Telegram."""
+
+    def __init__(self, app: App, application: Application) -> None:
+        self.app = app
+        self.delivery = Delivery(application.bot)
+
+    async def handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is not None:  # first, so the button stops spinning even if the answer takes a while
+            await guarded("callback answer", query.from_user.id, query.answer, retry=False)
+        event = to_event(update, context.bot.username)
+        if event is None:
+            return
+        outgoing = await self.app.router.handle(event)
+        await self.delivery.deliver(update, event, outgoing)
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    log.error("update failed: %s: %s", type(error).__name__, mask_text(str(error)), exc_info=error)
+
+
+async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
+    """Long polling until SIGINT/SIGTERM (or `stop` is set); returns the process exit code."""
+    settings.require_telegram_token()
+    settings.require_pepper()
+    stop = stop or asyncio.Event()
+    app = await open_app(settings)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread / Windows
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        application = build_application(app, settings)
+        try:
+            await application.initialize()
+        except TelegramError as exc:
+            await application.bot.shutdown()
+            if isinstance(exc, InvalidToken):  # its message holds the token: not logged
+                log.error("Telegram refused TELEGRAM_BOT_TOKEN: check the token from @BotFather")
+                return 2
+            log.error("cannot reach the Telegram Bot API at %s: %s", settings.telegram_api_url, mask_text(str(exc)))
+            return 1
+        try:
+            if application.post_init is not None:
+                await application.post_init(application)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
+            log.info("polling as @%s; stop with Ctrl+C", application.bot.username)
+            await stop.wait()
+            log.info("stopping")
+            await application.updater.stop()
+            await application.stop()
+        finally:
+            await application.shutdown()
+    finally:
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+        await app.close()
+    return 0

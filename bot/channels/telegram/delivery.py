@@ -1,0 +1,148 @@
+"""Send what the router produced: answers (edited in place when a button asked so), notices, deletions.
+
+A Telegram error never escapes: a blocked bot, a bad request, a timeout are logged (masked) and the update is
+done. A flood-control answer (RetryAfter) is waited out and retried once for direct answers, when the wait is
+short; notices to other chats are not retried here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.telegram.markup import Part, parts
+from bot.logs import mask_text
+from handlers.api import Event, EventKind, Outgoing, Reply
+from handlers.roles import Channel
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_RETRY_WAIT = 30.0  # seconds: a longer flood wait drops the answer rather than hold the chat
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def guarded(what: str, chat_id: int | str, call: Callable[[], Awaitable[T]], *, retry: bool = True,
+                  raise_bad_request: bool = False) -> T | None:
+    """Run one Bot API call; on failure log (masked) and return None."""
+    for attempt in (1, 2):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            wait = retry_seconds(exc)
+            if not retry or attempt == 2 or wait > MAX_RETRY_WAIT:
+                log.warning("%s to chat %s dropped: flood control, retry after %ss", what, chat_id, wait)
+                return None
+            await asyncio.sleep(wait)
+        except Forbidden as exc:
+            log.info("%s to chat %s refused: %s", what, chat_id, mask_text(exc.message))
+            return None
+        except BadRequest as exc:
+            if raise_bad_request:
+                raise
+            log.warning("%s to chat %s rejected: %s", what, chat_id, mask_text(exc.message))
+            return None
+        except TelegramError as exc:  # TimedOut, NetworkError, ...
+            log.warning("%s to chat %s failed: %s: %s", what, chat_id, type(exc).__name__, mask_text(exc.message))
+            return None
+    return None
+
+
+class Delivery:
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, update: Update, event: Event, outgoing: Outgoing) -> None:
+        chat_id = int(event.chat_id)
+        if outgoing.forget_incoming and update.effective_message is not None:
+            await self.delete(chat_id, update.effective_message.message_id)
+        # After a shared contact the "share my number" keyboard goes, unless the answer asks again.
+        remove_keyboard = event.kind is EventKind.CONTACT and not any(r.request_contact for r in outgoing.replies)
+        edit_target = _button_message(update) if event.kind is EventKind.ACTION else None
+        for reply in outgoing.replies:
+            messages = parts(reply)
+            if reply.replace and edit_target is not None and len(messages) == 1 and not reply.request_contact:
+                done = await self.edit(chat_id, edit_target, messages[0])
+                edit_target = None
+                if done:
+                    continue
+            for part in messages:
+                if remove_keyboard:
+                    await self._send_removing_keyboard(chat_id, part)
+                    remove_keyboard = False
+                else:
+                    await self.send(chat_id, part)
+        for notice in outgoing.notices:
+            await self.notice(notice.channel, notice.chat_id, notice.reply)
+
+    async def send(self, chat_id: int, part: Part, *, retry: bool = True) -> Message | None:
+        async def call() -> Message:
+            return await self.bot.send_message(chat_id, part.text, parse_mode=ParseMode.HTML,
+                                               reply_markup=part.markup)
+
+        return await guarded("message", chat_id, call, retry=retry)
+
+    async def _send_removing_keyboard(self, chat_id: int, part: Part) -> None:
+        """Send `part` taking the contact keyboard away; a message has one keyboard, so inline buttons are
+        put back on it by an edit."""
+        sent = await self.send(chat_id, Part(part.text, ReplyKeyboardRemove()))
+        if sent is not None and isinstance(part.markup, InlineKeyboardMarkup):
+            async def call() -> object:
+                return await self.bot.edit_message_reply_markup(chat_id, sent.message_id, reply_markup=part.markup)
+
+            await guarded("keyboard", chat_id, call)
+
+    async def edit(self, chat_id: int, message_id: int, part: Part) -> bool:
+        """Replace the message a button was on; False if it cannot be edited (too old, deleted, ...)."""
+        markup = part.markup if isinstance(part.markup, InlineKeyboardMarkup) else None
+
+        async def call() -> object:
+            return await self.bot.edit_message_text(part.text, chat_id, message_id, parse_mode=ParseMode.HTML,
+                                                    reply_markup=markup)
+
+        try:
+            await guarded("edit", chat_id, call, raise_bad_request=True)
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True
+            log.info("could not edit message in chat %s (%s): sending a new one", chat_id, mask_text(exc.message))
+            return False
+        return True
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        async def call() -> object:
+            return await self.bot.delete_message(chat_id, message_id)
+
+        await guarded("deletion", chat_id, call, retry=False)
+
+    async def notice(self, channel: Channel, chat_id: str, reply: Reply) -> None:
+        if channel is not Channel.TELEGRAM:
+            log.info("notice for %s chat %s not delivered: no sender for that channel here", channel, chat_id)
+            return
+        if not chat_id.lstrip("-").isdigit():
+            log.warning("notice for a malformed Telegram chat id %r dropped", chat_id)
+            return
+        for part in parts(reply):
+            await self.send(int(chat_id), part, retry=False)
+
+
+def _button_message(update: Update) -> int | None:
+    query = update.callback_query
+    if query is None or query.message is None or not query.message.is_accessible:
+        return None
+    return query.message.message_id

@@ -1,0 +1,94 @@
+"""Telegram `Update` -> platform-free `Event`. Updates the bot does not serve (channel posts, polls, ...) -> None."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import CallbackQuery, MaybeInaccessibleMessage, Message, Update, User
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
+
+from handlers.api import Document, Event, EventKind, parse_payload
+from handlers.roles import Channel
+
+log = logging.getLogger(__name__)
+
+# "/name" or "/name@BotName" as the first word (Telegram: 1-32 letters, digits and underscores).
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?$")
+
+
+def to_event(update: Update, bot_username: str | None) -> Event | None:
+    """The Event for an update, or None if there is nothing to answer."""
+    if update.callback_query is not None:
+        return _callback(update.callback_query)
+    if update.message is not None:
+        return _message(update.message, bot_username)
+    if update.edited_message is not None:
+        return _edited(update.edited_message)
+    if update.my_chat_member is not None:
+        member = update.my_chat_member
+        if member.new_chat_member.status == ChatMemberStatus.BANNED:
+            log.info("chat %s blocked the bot", member.chat.id)
+    return None
+
+
+def _base(message: MaybeInaccessibleMessage, user: User) -> dict[str, object]:
+    return {
+        "channel": Channel.TELEGRAM,
+        "chat_id": str(message.chat.id),
+        "user_id": str(user.id),
+        "private": message.chat.type == ChatType.PRIVATE,
+        "language_hint": user.language_code,
+        "message_id": str(message.message_id),
+    }
+
+
+def _callback(query: CallbackQuery) -> Event | None:
+    message = query.message
+    if message is None or query.data is None:  # inline-mode message or a game: not ours
+        return None
+    action, arg = parse_payload(query.data)
+    return Event(kind=EventKind.ACTION, action=action, arg=arg, **_base(message, query.from_user))  # type: ignore[arg-type]
+
+
+def _edited(message: Message) -> Event | None:
+    user = message.from_user
+    if user is None:
+        return None
+    return Event(kind=EventKind.EDITED, text=message.text or "", **_base(message, user))  # type: ignore[arg-type]
+
+
+def _message(message: Message, bot_username: str | None) -> Event | None:
+    user = message.from_user
+    if user is None or user.is_bot:  # channel posts, anonymous admins, other bots
+        return None
+    base = _base(message, user)
+    if message.text is not None:
+        return _text(message.text, _hidden_links(message), base, bot_username)
+    if message.contact is not None:
+        contact = message.contact
+        return Event(kind=EventKind.CONTACT, contact_phone=contact.phone_number,  # type: ignore[arg-type]
+                     contact_is_own=contact.user_id is not None and contact.user_id == user.id, **base)
+    if message.document is not None:
+        doc = message.document
+        document = Document(doc.file_id, doc.file_name or "", doc.file_size or 0, doc.mime_type)
+        return Event(kind=EventKind.DOCUMENT, document=document, **base)  # type: ignore[arg-type]
+    return Event(kind=EventKind.UNSUPPORTED, **base)  # type: ignore[arg-type]  # sticker, photo, voice, ...
+
+
+def _text(text: str, hidden: list[str], base: dict[str, object], bot_username: str | None) -> Event | None:
+    words = text.split(maxsplit=1)
+    match = _COMMAND.match(words[0]) if words and text.startswith("/") else None
+    if match is not None:
+        target = match.group(2)
+        if target and bot_username and target.lower() != bot_username.lower() and not base["private"]:
+            return None  # a command for another bot in a group
+        args = words[1].strip() if len(words) > 1 else ""
+        return Event(kind=EventKind.COMMAND, command=match.group(1).lower(), text=args, **base)  # type: ignore[arg-type]
+    if hidden:  # links behind words ("klik di sini") count for the anti-scam check
+        text = text + "\n" + "\n".join(hidden)
+    return Event(kind=EventKind.TEXT, text=text, **base)  # type: ignore[arg-type]
+
+
+def _hidden_links(message: Message) -> list[str]:
+    return [e.url for e in message.entities if e.type == MessageEntityType.TEXT_LINK and e.url]

@@ -1,0 +1,185 @@
+"""WhatsApp webhook payloads as Events (messages) and status updates (sent, delivered, read, failed).
+
+A payload is `{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value":
+{"metadata": {...}, "contacts": [...], "messages": [...], "statuses": [...]}}]}]}`. The sender is named by
+`wa_id` / `from` (a phone number without "+") and, since 2026, by a business-scoped user id (`user_id` /
+`from_user_id`, e.g. "ID.1234..."); a user with a WhatsApp username may come with the BSUID only. The chat id is
+the phone number when there is one, else the BSUID; `sender_phone` is set only for a phone number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from handlers.api import Document, Event, EventKind, parse_payload
+from handlers.roles import Channel
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_TYPES = frozenset(
+    {"image", "sticker", "audio", "voice", "video", "location", "order", "unsupported", "unknown", "ptv"}
+)
+IGNORED_TYPES = frozenset({"reaction", "system", "ephemeral", "revoked", "deleted"})
+WELCOME_TYPE = "request_welcome"  # the user opened the chat for the first time
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    event: Event
+    message_id: str  # wamid: the key of redelivery
+    timestamp: datetime
+    bsuid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    message_id: str
+    status: str  # sent | delivered | read | failed | (others Meta may add)
+    recipient: str
+    timestamp: datetime
+    error_code: int | None = None
+    error_title: str | None = None
+
+
+@dataclass
+class Inbound:
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+
+
+def is_phone_id(value: str | None) -> bool:
+    return bool(value) and value.isdigit()  # type: ignore[union-attr]
+
+
+def _time(value: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return datetime.now(UTC)
+
+
+def _changes(payload: Any) -> Iterator[dict[str, Any]]:
+    if not isinstance(payload, dict):
+        return
+    for entry in payload.get("entry") or ():
+        for change in (entry or {}).get("changes") or ():
+            if isinstance(change, dict) and change.get("field") == "messages" and isinstance(change.get("value"), dict):
+                yield change["value"]
+
+
+def parse(payload: Any, phone_id: str | None = None) -> Inbound:
+    """Everything readable in one webhook POST. Values for another business number than `phone_id` are skipped."""
+    inbound = Inbound()
+    for value in _changes(payload):
+        metadata = value.get("metadata") or {}
+        if phone_id and str(metadata.get("phone_number_id", phone_id)) != phone_id:
+            log.warning("webhook for another phone number id skipped")
+            continue
+        contacts = [c for c in value.get("contacts") or () if isinstance(c, dict)]
+        for message in value.get("messages") or ():
+            if isinstance(message, dict):
+                parsed = _message(message, contacts)
+                if parsed is not None:
+                    inbound.messages.append(parsed)
+        for status in value.get("statuses") or ():
+            if isinstance(status, dict) and status.get("id"):
+                inbound.statuses.append(_status(status))
+    return inbound
+
+
+def _sender(message: dict[str, Any], contacts: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """(phone digits, BSUID) of the sender, from the message and the matching contact."""
+    phone = message.get("from") if is_phone_id(message.get("from")) else None
+    bsuid = message.get("from_user_id") or (message.get("from") if not phone else None)
+    for contact in contacts:
+        wa_id, user_id = contact.get("wa_id"), contact.get("user_id")
+        if (phone and wa_id == phone) or (bsuid and user_id == bsuid) or len(contacts) == 1:
+            phone = phone or (wa_id if is_phone_id(wa_id) else None)
+            bsuid = bsuid or user_id
+            break
+    return phone, bsuid
+
+
+def _message(message: dict[str, Any], contacts: list[dict[str, Any]]) -> InboundMessage | None:
+    message_id = message.get("id")
+    kind = message.get("type")
+    phone, bsuid = _sender(message, contacts)
+    chat_id = phone or bsuid
+    if not message_id or not chat_id or kind in IGNORED_TYPES:
+        return None
+    base: dict[str, Any] = {
+        "channel": Channel.WHATSAPP,
+        "chat_id": chat_id,
+        "user_id": chat_id,
+        "sender_phone": f"+{phone}" if phone else None,
+        "message_id": message_id,
+    }
+    fields = _fields(kind, message, phone)
+    if fields is None:
+        return None
+    return InboundMessage(Event(**base, **fields), message_id, _time(message.get("timestamp")), bsuid)
+
+
+def _fields(kind: Any, message: dict[str, Any], phone: str | None) -> dict[str, Any] | None:
+    match kind:
+        case "text":
+            return _typed((message.get("text") or {}).get("body", ""))
+        case "interactive":
+            interactive = message.get("interactive") or {}
+            reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+            if not reply.get("id"):
+                return {"kind": EventKind.UNSUPPORTED}
+            action, arg = parse_payload(str(reply["id"]))
+            return {"kind": EventKind.ACTION, "action": action, "arg": arg}
+        case "button":  # a quick-reply button of a template message
+            button = message.get("button") or {}
+            action, arg = parse_payload(str(button.get("payload") or button.get("text") or ""))
+            return {"kind": EventKind.ACTION, "action": action, "arg": arg} if action else None
+        case "contacts":
+            phones = [p for c in message.get("contacts") or () for p in (c or {}).get("phones") or ()]
+            if not phones:
+                return {"kind": EventKind.UNSUPPORTED}
+            first = phones[0]
+            shared = first.get("wa_id") or first.get("phone") or ""
+            own = bool(phone) and "".join(ch for ch in str(shared) if ch.isdigit()) == phone
+            return {"kind": EventKind.CONTACT, "contact_phone": str(first.get("phone") or shared),
+                    "contact_is_own": own}
+        case "document":
+            document = message.get("document") or {}
+            return {"kind": EventKind.DOCUMENT, "document": Document(
+                file_id=str(document.get("id", "")), file_name=str(document.get("filename") or "dokumen"),
+                size=int(document.get("file_size") or 0), mime_type=document.get("mime_type"))}
+        case "edit" | "edited":
+            return {"kind": EventKind.EDITED}
+        case _ if kind == WELCOME_TYPE:
+            return {"kind": EventKind.COMMAND, "command": "start"}
+        case _:
+            if kind not in UNSUPPORTED_TYPES:
+                log.info("unknown WhatsApp message type %r answered as unsupported", kind)
+            return {"kind": EventKind.UNSUPPORTED}
+
+
+def _typed(body: str) -> dict[str, Any]:
+    """Text; "/name args" is a command as on Telegram (bare command words are the router's business)."""
+    text = body.strip()
+    if text.startswith("/") and len(text) > 1 and not text[1].isspace():
+        name, _, args = text[1:].partition(" ")
+        return {"kind": EventKind.COMMAND, "command": name.lower(), "text": args.strip()}
+    return {"kind": EventKind.TEXT, "text": text}
+
+
+def _status(status: dict[str, Any]) -> StatusUpdate:
+    errors = [e for e in status.get("errors") or () if isinstance(e, dict)]
+    code = errors[0].get("code") if errors else None
+    return StatusUpdate(
+        message_id=str(status["id"]),
+        status=str(status.get("status", "")),
+        recipient=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        timestamp=_time(status.get("timestamp")),
+        error_code=int(code) if isinstance(code, int) else None,
+        error_title=str(errors[0].get("title")) if errors else None,
+    )

@@ -1,0 +1,270 @@
+"""The web server: one Starlette app for the Telegram and WhatsApp webhooks, /healthz and /metrics.
+
+Every webhook is authenticated before its body is read as JSON (Telegram: the secret token header; WhatsApp: the
+HMAC of the raw body with the app secret), answered at once, and handled afterwards on the keyed queue (one
+chat in order, chats concurrently). Redeliveries are dropped by id, in the database, so also after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.app import App
+from bot.channels.whatsapp.channel import WhatsAppChannel
+from bot.channels.whatsapp.inbound import parse as parse_whatsapp
+from bot.metrics import Metrics, gauge
+from bot.web.queue import DEFAULT_MAX_PENDING, DEFAULT_WORKERS, KeyedQueue
+from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, same_secret, valid_signature
+from handlers.api import Event, EventKind
+from handlers.router import GO, Router
+from storage import StorageError
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+HEALTH_TIMEOUT_S = 2.0
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Worker(Protocol):
+    """A background service run in the same process (the outbox sender)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    @property
+    def alive(self) -> bool: ...
+
+
+@dataclass
+class WebhookSecrets:
+    telegram_secret: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_phone_id: str | None = None
+    public_url: str | None = None
+
+
+def handler_label(event: Event, router: Router) -> str:
+    """A bounded label for /metrics: the command or action that ran, never free user text."""
+    match event.kind:
+        case EventKind.COMMAND:
+            name = event.command
+        case EventKind.ACTION:
+            name = event.arg if event.action == GO else event.action
+            known = router.commands if event.action == GO else router.actions
+            return name if name in known else "unknown_action"
+        case EventKind.TEXT:
+            name = event.text.strip().lstrip("/").lower()
+            return name if name in router.commands else "text"
+        case _:
+            return event.kind.value
+    return name if name in router.commands else "unknown_command"
+
+
+@dataclass
+class Web:
+    app: App
+    secrets: WebhookSecrets
+    whatsapp: WhatsAppChannel | None = None
+    telegram: Any = None  # telegram.ext.Application, built by bot.channels.telegram.build_application
+    workers: list[Worker] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    queue: KeyedQueue = field(default_factory=lambda: KeyedQueue(DEFAULT_WORKERS, DEFAULT_MAX_PENDING))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.app.router.observers.append(self._observe)
+        self.starlette = Starlette(routes=[
+            Route("/telegram/webhook", self.telegram_webhook, methods=["POST"]),
+            Route("/whatsapp/webhook", self.whatsapp_verify, methods=["GET"]),
+            Route("/whatsapp/webhook", self.whatsapp_webhook, methods=["POST"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/metrics", self.metrics_page, methods=["GET"]),
+        ], lifespan=self._lifespan)
+
+    def _observe(self, event: Event, seconds: float) -> None:
+        self.metrics.updates.inc(event.channel.value, handler_label(event, self.app.router))
+        self.metrics.latency.observe(seconds, event.channel.value)
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        async with self.running():
+            yield
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Web]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        self.queue.start()
+        await self.app.storage.webhooks.prune(self.clock())
+        if self.telegram is not None:
+            await self._start_telegram()
+        for worker in self.workers:
+            await worker.start()
+        self._tasks.append(asyncio.create_task(self._prune_loop(), name="webhook-prune"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.queue.stop()
+        for worker in reversed(self.workers):
+            await worker.stop()
+        if self.telegram is not None:
+            if self.telegram.running:
+                await self.telegram.stop()
+            await self.telegram.shutdown()
+        if self.whatsapp is not None:
+            await self.whatsapp.client.close()
+
+    async def _start_telegram(self) -> None:
+        from bot.channels.telegram.application import ALLOWED_UPDATES
+
+        application = self.telegram
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        if self.secrets.public_url:
+            url = self.secrets.public_url.rstrip("/") + "/telegram/webhook"
+            await application.bot.set_webhook(url=url, secret_token=self.secrets.telegram_secret,
+                                              allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram webhook set to %s", url)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_S)
+            try:
+                removed = await self.app.storage.webhooks.prune(self.clock())
+                log.info("pruned %d old webhook rows", removed)
+            except StorageError:
+                log.exception("pruning webhook ids failed")
+
+    # --- Telegram -----------------------------------------------------------------------------------
+    async def telegram_webhook(self, request: Request) -> Response:
+        if self.telegram is None or not self.secrets.telegram_secret:
+            return PlainTextResponse("not found", status_code=404)
+        if not same_secret(request.headers.get(TELEGRAM_SECRET_HEADER), self.secrets.telegram_secret):
+            self.metrics.webhooks.inc("telegram", "forbidden")
+            log.warning("Telegram webhook refused: wrong or missing secret token from %s", _client(request))
+            return PlainTextResponse("forbidden", status_code=403)
+        data = _json(await request.body())
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            self.metrics.webhooks.inc("telegram", "malformed")
+            return PlainTextResponse("bad request", status_code=400)
+        if not await self.app.storage.webhooks.first_seen("telegram", str(data["update_id"]), self.clock()):
+            self.metrics.webhooks.inc("telegram", "duplicate")
+            return PlainTextResponse("ok")
+        from telegram import Update
+
+        self.metrics.webhooks.inc("telegram", "accepted")
+        await self.telegram.update_queue.put(Update.de_json(data, self.telegram.bot))
+        return PlainTextResponse("ok")
+
+    # --- WhatsApp -----------------------------------------------------------------------------------
+    async def whatsapp_verify(self, request: Request) -> Response:
+        """Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours."""
+        params = request.query_params
+        token = self.secrets.whatsapp_verify_token
+        if (self.whatsapp is None or not token or params.get("hub.mode") != "subscribe"
+                or not same_secret(params.get("hub.verify_token"), token)):
+            log.warning("WhatsApp webhook verification refused from %s", _client(request))
+            return PlainTextResponse("forbidden", status_code=403)
+        return PlainTextResponse(params.get("hub.challenge", ""))
+
+    async def whatsapp_webhook(self, request: Request) -> Response:
+        channel = self.whatsapp
+        if channel is None or not self.secrets.whatsapp_app_secret:
+            return PlainTextResponse("not found", status_code=404)
+        body = await request.body()
+        if not valid_signature(body, request.headers.get(SIGNATURE_HEADER), self.secrets.whatsapp_app_secret):
+            self.metrics.webhooks.inc("whatsapp", "bad_signature")
+            log.warning("WhatsApp webhook refused: %s signature from %s",
+                        "bad" if request.headers.get(SIGNATURE_HEADER) else "missing", _client(request))
+            return PlainTextResponse("invalid signature", status_code=401)
+        inbound = parse_whatsapp(_json(body), self.secrets.whatsapp_phone_id)
+        jobs: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            (f"wa:{m.event.chat_id}", _bind(channel.handle_message, m)) for m in inbound.messages
+        ] + [(f"wa-status:{s.recipient}", _bind(channel.handle_status, s)) for s in inbound.statuses]
+        for key, job in jobs:
+            if not self.queue.submit(key, job):
+                self.metrics.webhooks.inc("whatsapp", "busy")
+                log.warning("webhook queue full (%d): asking Meta to deliver again later", self.queue.pending)
+                return PlainTextResponse("busy", status_code=503)
+        self.metrics.webhooks.inc("whatsapp", "accepted")
+        return PlainTextResponse("ok")
+
+    # --- health and metrics -------------------------------------------------------------------------
+    async def healthz(self, request: Request) -> Response:
+        checks: dict[str, bool] = {}
+        try:
+            await asyncio.wait_for(self.app.storage.metrics.ping(), HEALTH_TIMEOUT_S)
+            checks["database"] = True
+        except (StorageError, TimeoutError, OSError) as exc:
+            log.warning("health check: database unreachable: %s", exc)
+            checks["database"] = False
+        for worker in self.workers:
+            checks[type(worker).__name__.lower()] = bool(worker.alive)
+        if self.telegram is not None:
+            checks["telegram"] = bool(self.telegram.running)
+        ok = all(checks.values())
+        return JSONResponse({"ok": ok, "checks": checks, "queue": self.queue.pending}, status_code=200 if ok else 503)
+
+    async def metrics_page(self, request: Request) -> Response:
+        lines = list(self.metrics.counters())
+        lines += gauge("prakerja_webhook_queue_pending", "Webhook jobs waiting or running.",
+                       {(): self.queue.pending})
+        try:
+            counts = await self.app.storage.metrics.counts(self.clock())
+        except StorageError:
+            log.exception("metrics: database unreachable")
+        else:
+            lines += ["# HELP prakerja_link_failures_total Failed account-link verifications (audit log).",
+                      "# TYPE prakerja_link_failures_total counter",
+                      f"prakerja_link_failures_total {counts.link_failures}"]
+            lines += gauge("prakerja_link_lockouts", "Chats and phone numbers locked out of linking now.",
+                           {(): counts.active_lockouts})
+            states = {"pending": 0, "sent": 0, "failed": 0, "blocked": 0} | counts.deliveries
+            lines += gauge("prakerja_outbox_deliveries", "Outbox deliveries by state.",
+                           {(state,): n for state, n in states.items()}, ("state",))
+        return Response("\n".join(lines) + "\n", media_type=METRICS_CONTENT_TYPE)
+
+
+def _bind(handler: Callable[[Any], Awaitable[None]], item: Any) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        await handler(item)
+
+    return job
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
