@@ -77,7 +77,7 @@ async def _run(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
             from bot import catalogue
             from storage import open_storage
 
-            storage = await open_storage(settings.database_path)
+            storage = await open_storage(settings.database_target, pool_size=settings.database_pool_size)
             try:
                 texts = catalogue.read_files(args.platforms, args.trainings)
                 platforms, trainings = await catalogue.load(storage, *texts)

@@ -39,7 +39,7 @@ def handler_config(settings: Settings, pepper: str) -> HandlerConfig:
 
 async def open_app(settings: Settings, *, pepper: str | None = None, database: Path | str | None = None) -> App:
     """Open the database (migrating it), load the catalogue if empty, and build the router."""
-    storage = await open_storage(database or settings.database_path)
+    storage = await open_storage(database or settings.database_target, pool_size=settings.database_pool_size)
     try:
         await catalogue.ensure_loaded(storage)
         services = Services(storage=storage, config=handler_config(settings, pepper or settings.require_pepper()))

@@ -515,7 +515,7 @@ async def run_import(settings: Settings, path: Path) -> int:
         return _fail(t.gettext("Ini folder, bukan file CSV: {path}").format(path=path))
     except OSError as exc:
         return _fail(t.gettext("File tidak dapat dibaca: {path} ({reason})").format(path=path, reason=exc.strerror))
-    storage = await open_storage(settings.database_path)
+    storage = await open_storage(settings.database_target, pool_size=settings.database_pool_size)
     try:
         with handle:
             counts = await import_lines(storage, handle, pepper, _ProgressLine(t))

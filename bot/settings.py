@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = None
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     database_path: Path = Path("data/prakerja.sqlite3")
+    # PostgreSQL (several `serve` / `sender` processes share it); when set, DATABASE_PATH is not used.
+    database_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)  # connections per process (PostgreSQL)
     nik_pepper: str | None = Field(default=None, min_length=16)
     admin_ids: Annotated[tuple[Principal, ...], NoDecode] = ()
     support_ids: Annotated[tuple[Principal, ...], NoDecode] = ()
@@ -76,6 +79,15 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None  # DATABASE_URL= (empty) keeps SQLite
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL, e.g. postgresql://user:password@host:5432/prakerja")
+        return value
 
     @field_validator("whatsapp_tier")
     @classmethod
@@ -131,6 +143,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @property
+    def database_target(self) -> str:
+        """What `storage.open_storage` opens: DATABASE_URL (PostgreSQL) if set, else the SQLite DATABASE_PATH."""
+        return self.database_url or str(self.database_path)
 
     def require_pepper(self) -> str:
         if not self.nik_pepper:

@@ -20,6 +20,7 @@ from bot.sender.transport import Outcome, OutcomeKind, Recipient, Transport
 from bot.sender.worker import Sender, SenderStats
 from bot.settings import Settings
 from handlers.roles import Channel, Role
+from storage import Storage
 
 __all__ = ["Outcome", "OutcomeKind", "Recipient", "Sender", "SenderStats", "Transport", "build_sender",
            "build_transports", "main", "run_sender"]
@@ -27,7 +28,7 @@ __all__ = ["Outcome", "OutcomeKind", "Recipient", "Sender", "SenderStats", "Tran
 log = logging.getLogger(__name__)
 
 
-def build_transports(settings: Settings) -> list[Transport]:
+def build_transports(settings: Settings, storage: Storage | None = None) -> list[Transport]:
     """A transport for each configured channel (the terminal one always: it only prints)."""
     transports: list[Transport] = [ConsoleTransport()]
     if settings.telegram_bot_token:
@@ -35,7 +36,10 @@ def build_transports(settings: Settings) -> list[Transport]:
 
         transports.append(TelegramTransport(settings.telegram_bot_token, settings.telegram_api_url,
                                             rate=settings.telegram_rate, concurrency=settings.sender_concurrency))
-    # WhatsApp (issue 5): append its transport here when WHATSAPP_TOKEN is configured.
+    if settings.whatsapp_configured and storage is not None:  # the window and the tier live in the database
+        from bot.channels.whatsapp.transport import whatsapp_transport
+
+        transports.append(whatsapp_transport(settings, storage))
     return transports
 
 
@@ -55,7 +59,7 @@ async def run_sender(app: App, settings: Settings, stop_event: asyncio.Event,
     Also gives the handlers a way to download files users send on Telegram (admin CSV uploads), if the
     channel has not provided one.
     """
-    transports = transports if transports is not None else build_transports(settings)
+    transports = transports if transports is not None else build_transports(settings, app.storage)
     services = app.router.services
     for transport in transports:
         bot = getattr(transport, "bot", None)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.logs import mask_text
+from bot.sender.budget import SharedBucket, bucket_for
 from bot.sender.pacing import ChatSpacing, TokenBucket
 from bot.sender.transport import Outcome, OutcomeKind, Recipient, Transport
 from handlers.admin import outbox_reply, staff_commands
@@ -61,7 +62,7 @@ class SenderStats:
 @dataclass
 class Lane:
     transport: Transport
-    bucket: TokenBucket
+    bucket: TokenBucket | SharedBucket  # SharedBucket: several senders share the rate (PostgreSQL, issue 7)
     spacing: ChatSpacing
     in_flight: int = 0
     ready: bool = False
@@ -92,7 +93,7 @@ class Sender:
         self.lease = timedelta(seconds=lease)
         self.clock = clock
         self.stats = SenderStats()
-        self.lanes = [Lane(t, TokenBucket(t.rate), ChatSpacing(t.per_chat_interval)) for t in transports]
+        self.lanes = [Lane(t, bucket_for(storage, t), ChatSpacing(t.per_chat_interval)) for t in transports]
         self._staff = staff or {}  # role -> principals "channel:user_id" from the settings (menus at start)
         self._broadcasts: dict[int, Broadcast] = {}
         self._slot_freed = asyncio.Event()

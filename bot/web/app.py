@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, same_secr
 from handlers.api import Event, EventKind
 from handlers.router import GO, Router
 from storage import StorageError
+from storage.interface import ChatTurns
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Web:
     queue: KeyedQueue = field(default_factory=lambda: KeyedQueue(DEFAULT_WORKERS, DEFAULT_MAX_PENDING))
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _tickets: dict[int, int | None] = field(default_factory=dict)  # Telegram update_id -> its chat's turn
 
     def __post_init__(self) -> None:
         self.app.router.observers.append(self._observe)
@@ -143,6 +145,8 @@ class Web:
         from bot.channels.telegram.application import ALLOWED_UPDATES
 
         application = self.telegram
+        if self.app.storage.turns.shared:  # several processes: a chat's updates take turns across them
+            application.update_processor.guard = self._telegram_turn
         await application.initialize()
         if application.post_init is not None:
             await application.post_init(application)
@@ -180,8 +184,23 @@ class Web:
         from telegram import Update
 
         self.metrics.webhooks.inc("telegram", "accepted")
-        await self.telegram.update_queue.put(Update.de_json(data, self.telegram.bot))
+        update = Update.de_json(data, self.telegram.bot)
+        await self._take_turn(update)
+        await self.telegram.update_queue.put(update)
         return PlainTextResponse("ok")
+
+    # --- several processes (PostgreSQL): a chat's turns, taken before the 200 -------------------------------
+    async def _take_turn(self, update: Any) -> None:
+        """Telegram sends a chat's next update only after our 200 for this one: the ticket taken now puts the
+        chat's updates in the platform's order, whichever process each one reaches."""
+        from bot.channels.telegram.processor import chat_key
+
+        key = chat_key(update)
+        if self.app.storage.turns.shared and key is not None:
+            self._tickets[update.update_id] = await self.app.storage.turns.take("telegram", str(key))
+
+    def _telegram_turn(self, update: Any, key: int) -> AbstractAsyncContextManager[None]:
+        return self.app.storage.turns.hold("telegram", str(key), self._tickets.pop(update.update_id, None))
 
     # --- WhatsApp -----------------------------------------------------------------------------------
     async def whatsapp_verify(self, request: Request) -> Response:
@@ -208,6 +227,14 @@ class Web:
         jobs: list[tuple[str, Callable[[], Awaitable[None]]]] = [
             (f"wa:{m.event.chat_id}", _bind(channel.handle_message, m)) for m in inbound.messages
         ] + [(f"wa-status:{s.recipient}", _bind(channel.handle_status, s)) for s in inbound.statuses]
+        turns = self.app.storage.turns
+        if turns.shared and inbound.messages:  # several processes: each message waits for its chat's turn
+            if self.queue.pending + len(jobs) > self.queue.max_pending:
+                self.metrics.webhooks.inc("whatsapp", "busy")
+                return PlainTextResponse("busy", status_code=503)
+            for index, m in enumerate(inbound.messages):
+                ticket = await turns.take("whatsapp", m.event.chat_id)
+                jobs[index] = (jobs[index][0], _in_turn(turns, "whatsapp", m.event.chat_id, ticket, jobs[index][1]))
         for key, job in jobs:
             if not self.queue.submit(key, job):
                 self.metrics.webhooks.inc("whatsapp", "busy")
@@ -226,7 +253,7 @@ class Web:
             log.warning("health check: database unreachable: %s", exc)
             checks["database"] = False
         for worker in self.workers:
-            checks[type(worker).__name__.lower()] = bool(worker.alive)
+            checks[getattr(worker, "name", type(worker).__name__.lower())] = bool(worker.alive)
         if self.telegram is not None:
             checks["telegram"] = bool(self.telegram.running)
         ok = all(checks.values())
@@ -257,6 +284,15 @@ def _bind(handler: Callable[[Any], Awaitable[None]], item: Any) -> Callable[[], 
         await handler(item)
 
     return job
+
+
+def _in_turn(turns: ChatTurns, channel: str, chat: str, ticket: int | None,
+             job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    async def in_turn() -> None:
+        async with turns.hold(channel, chat, ticket):
+            await job()
+
+    return in_turn
 
 
 def _json(body: bytes) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 import uvicorn
@@ -11,7 +13,9 @@ from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.client import WhatsAppClient
 from bot.channels.whatsapp.pacing import Pacer
 from bot.channels.whatsapp.templates import TemplateNames
+from bot.channels.whatsapp.transport import WhatsAppTransport
 from bot.metrics import Metrics
+from bot.sender.transport import Transport
 from bot.settings import Settings
 from bot.web.app import Web, WebhookSecrets, Worker
 from handlers.api import Notice
@@ -59,13 +63,58 @@ def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = No
     return Web(app, secrets, whatsapp=whatsapp, telegram=telegram, workers=workers or [], metrics=metrics)
 
 
+class SenderWorker:
+    """The outbox sender run by the web server: started and stopped with it, alive while it runs."""
+
+    name = "sender"
+
+    def __init__(self, app: App, settings: Settings, transports: list[Transport]) -> None:
+        self.app, self.settings, self.transports = app, settings, transports
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[object] | None = None
+
+    async def start(self) -> None:
+        from bot.sender import run_sender
+
+        self._stop.clear()
+        self._task = asyncio.create_task(run_sender(self.app, self.settings, self._stop, self.transports),
+                                         name="sender")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[object]) -> None:
+        if not task.cancelled() and task.exception() is not None and not self._stop.is_set():
+            log.error("the outbox sender stopped: %r (/healthz reports it)", task.exception())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+            self._task = None
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+
+def sender_worker(app: App, settings: Settings, web: Web) -> SenderWorker:
+    """The sender with a transport per configured channel; WhatsApp's shares the channel's client and pace."""
+    from bot.sender import build_transports
+
+    transports = build_transports(settings)
+    if web.whatsapp is not None:
+        transports.append(WhatsAppTransport.for_channel(web.whatsapp, settings.whatsapp_tier_limit))
+    return SenderWorker(app, settings, transports)
+
+
 async def serve(settings: Settings) -> int:
     """Run until SIGINT/SIGTERM. Refuses to start (SettingsError, one line) when a platform lacks its secret."""
     settings.require_webhook_secrets()
     settings.require_pepper()
     app = await open_app(settings)
     try:
-        web = build_web(app, settings, workers=_sender_workers(app, settings))
+        web = build_web(app, settings)
+        web.workers.append(sender_worker(app, settings, web))
         config = uvicorn.Config(web.starlette, host=settings.host, port=settings.port, lifespan="on",
                                 access_log=False, log_level=settings.log_level.lower(), log_config=None)
         server = uvicorn.Server(config)
@@ -75,13 +124,3 @@ async def serve(settings: Settings) -> int:
         return 0 if server.started else 1
     finally:
         await app.close()
-
-
-def _sender_workers(app: App, settings: Settings) -> list[Worker]:
-    """The outbox sender in the same process, when the sender package is present."""
-    try:
-        from bot.sender import build_worker  # type: ignore[attr-defined]
-    except ImportError:
-        log.info("no outbox sender in this build: serving webhooks only")
-        return []
-    return [build_worker(app, settings)]

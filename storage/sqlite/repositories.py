@@ -304,10 +304,10 @@ class AccountRepository:
         # Rows of one account agree on phone and name (the validator sees to it); card and balance come from the
         # row that has them (its lolos row) and are kept when no row has them.
         await tx.execute(
-            "UPDATE accounts SET phone = c.phone, name = c.name, card_number = coalesce(c.card_number, card_number),"
-            " balance = coalesce(c.balance, balance),"
-            " balance_at = CASE WHEN c.balance IS NULL OR c.balance IS balance THEN balance_at ELSE :now END,"
-            " updated_at = :now"
+            "UPDATE accounts SET phone = c.phone, name = c.name,"
+            " card_number = coalesce(c.card_number, accounts.card_number),"
+            " balance = coalesce(c.balance, accounts.balance), balance_at = CASE WHEN c.balance IS NULL"
+            "  OR c.balance IS accounts.balance THEN accounts.balance_at ELSE :now END, updated_at = :now"
             " FROM (SELECT account_id, max(phone) AS phone, max(name) AS name, max(card_number) AS card_number,"
             f"  max(balance) AS balance FROM {_PLAN} WHERE account_id IS NOT NULL AND NOT account_same"
             "  GROUP BY account_id) AS c WHERE accounts.id = c.account_id",

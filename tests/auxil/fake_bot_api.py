@@ -119,6 +119,8 @@ class FakeBotApi:
         self.max_poll_wait = max_poll_wait
         self.calls: list[Call] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}  # language_code ("" = default) -> setMyCommands list
+        # Menus for one chat (scope BotCommandScopeChat): chat id -> setMyCommands list (admin helper, additive).
+        self.chat_commands: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.faults: list[Fault] = []
         self.webhook_url = ""
@@ -298,10 +300,18 @@ class FakeBotApi:
         return self._me()
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
+        scope = params.get("scope")
+        if isinstance(scope, dict) and scope.get("type") == "chat":
+            self.chat_commands[str(scope.get("chat_id"))] = list(params.get("commands", []))
+            return True
         self.commands[params.get("language_code", "")] = list(params.get("commands", []))
         return True
 
     async def _m_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        scope = params.get("scope")
+        if isinstance(scope, dict) and scope.get("type") == "chat":
+            self.chat_commands.pop(str(scope.get("chat_id")), None)
+            return True
         self.commands.pop(params.get("language_code", ""), None)
         return True
 

@@ -10,7 +10,8 @@ grow with the number of chats ever seen.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from telegram import Update
@@ -23,6 +24,9 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # chat id -> (lock, updates holding or waiting)
+        # Several processes (PostgreSQL, issue 7): the chat's turn across processes, held around the update's
+        # handling inside this process's chat lock (bot/web/app.py sets it to the storage's `turns.hold`).
+        self.guard: Callable[[Update, int], AbstractAsyncContextManager[None]] | None = None
 
     @property
     def active_chats(self) -> int:
@@ -39,7 +43,11 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                await super().process_update(update, coroutine)
+                if self.guard is None:
+                    await super().process_update(update, coroutine)
+                else:
+                    async with self.guard(update, key):  # type: ignore[arg-type]
+                        await super().process_update(update, coroutine)
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -55,6 +63,11 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         pass
+
+
+def chat_key(update: object) -> int | None:
+    """The chat an update belongs to (its lock's key); None for updates of no chat."""
+    return _chat_key(update)
 
 
 def _chat_key(update: object) -> int | None:

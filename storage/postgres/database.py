@@ -1,0 +1,195 @@
+"""PostgreSQL through an asyncpg pool: numbered migrations applied once, units of work, and per-chat turns.
+
+Several `serve` and `sender` processes share one database. Three things make that safe:
+
+- Migrations run under an advisory lock, recorded in `schema_version`: processes that start together wait for
+  the first one and then find nothing left to apply.
+- A statement runs on the connection *bound* to the current task when there is one (`bind()`), else on any pooled
+  connection. A chat's turn (`ChatTurns.hold`) binds the connection that holds the chat's advisory lock, so every
+  statement of that update's handling runs on it: no second connection is needed while the lock is held (a full
+  pool cannot deadlock), and the lock spans the whole handling, replies included.
+- Errors of the server or the network become `StorageError`, which handlers show as "try again".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+from storage.sqlite.database import StorageError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_PACKAGE = "storage.migrations.postgres"
+DEFAULT_POOL_SIZE = 10
+COMMAND_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10.0
+# Errors that mean "the database could not do it now": shown to users as "try again", retried by the sender.
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_ROWCOUNT = re.compile(r"(\d+)$")
+
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def _rowcount(status: str) -> int:
+    """'UPDATE 3' / 'INSERT 0 1' / 'DELETE 0' -> the number of rows (0 for other commands)."""
+    match = _ROWCOUNT.search(status or "")
+    return int(match.group(1)) if match else 0
+
+
+class Transaction:
+    """Statements of one transaction on one connection; only valid inside `Database.transaction()`."""
+
+    def __init__(self, db: Database, connection: asyncpg.Connection) -> None:
+        self._db = db
+        self.connection = connection
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._db.hops += 1
+        return _rowcount(await self.connection.execute(sql, *params))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+        self._db.hops += 1
+        return list(await self.connection.fetch(sql, *params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
+        self._db.hops += 1
+        return await self.connection.fetchrow(sql, *params)
+
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        self._db.hops += 1
+        await self.connection.executemany(sql, list(params))
+
+
+class Database:
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        self.pool = pool
+        self.url = url
+        self.hops = 0
+        self._bound: ContextVar[asyncpg.Connection | None] = ContextVar(f"pg-bound-{id(self)}", default=None)
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Database:
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, command_timeout=COMMAND_TIMEOUT_S,
+                                             timeout=CONNECT_TIMEOUT_S)
+        except (*DATABASE_ERRORS, ValueError) as exc:
+            raise StorageError(f"cannot open database {_safe(url)}: {exc}") from exc
+        db = cls(pool, url)
+        try:
+            await db._migrate()
+        except DATABASE_ERRORS as exc:
+            await pool.close()
+            raise StorageError(f"cannot prepare database {_safe(url)}: {exc}") from exc
+        return db
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def _migrate(self) -> None:
+        scripts = sorted(
+            (int(entry.name.split("_", 1)[0]), entry.name, entry)
+            for entry in resources.files(MIGRATIONS_PACKAGE).iterdir()
+            if entry.name.endswith(".sql")
+        )
+        async with self.pool.acquire() as conn:
+            # One process migrates; the others wait here, then find every version applied.
+            key = await conn.fetchval("SELECT hashtext('prakerja.migrate.' || current_schema())")
+            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
+                for number, name, entry in scripts:
+                    if number <= current:
+                        continue
+                    log.info("applying migration %s", name)
+                    async with conn.transaction():
+                        await conn.execute(entry.read_text(encoding="utf-8"))
+                        await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", number, name)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
+    # --- connections ----------------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The connection bound to this task (a chat's turn), or one from the pool for the block."""
+        bound = self._bound.get()
+        if bound is not None:
+            yield bound
+            return
+        try:
+            async with self.pool.acquire() as conn:
+                yield conn
+        except DATABASE_ERRORS as exc:
+            raise StorageError(str(exc)) from exc
+
+    @asynccontextmanager
+    async def bind(self) -> AsyncIterator[asyncpg.Connection]:
+        """Take a connection for the rest of this task's block: every statement in it runs there."""
+        if self._bound.get() is not None:
+            yield self._bound.get()  # type: ignore[misc]
+            return
+        try:
+            async with self.pool.acquire() as conn:
+                token = self._bound.set(conn)
+                try:
+                    yield conn
+                finally:
+                    self._bound.reset(token)
+        except DATABASE_ERRORS as exc:
+            raise StorageError(str(exc)) from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.connection() as conn:
+            try:
+                async with conn.transaction():
+                    yield Transaction(self, conn)
+            except DATABASE_ERRORS as exc:
+                raise StorageError(str(exc)) from exc
+
+    # --- single statements ----------------------------------------------------------------------------------
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self.hops += 1
+        async with self.connection() as conn:
+            try:
+                return _rowcount(await conn.execute(sql, *params))
+            except DATABASE_ERRORS as exc:
+                raise StorageError(str(exc)) from exc
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+        self.hops += 1
+        async with self.connection() as conn:
+            try:
+                return list(await conn.fetch(sql, *params))
+            except DATABASE_ERRORS as exc:
+                raise StorageError(str(exc)) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
+        self.hops += 1
+        async with self.connection() as conn:
+            try:
+                return await conn.fetchrow(sql, *params)
+            except DATABASE_ERRORS as exc:
+                raise StorageError(str(exc)) from exc
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row is not None else None
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
