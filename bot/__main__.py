@@ -25,6 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("file", type=Path)
     demo.add_argument("--accounts", type=int, default=1000)
     demo.add_argument("--seed", type=int, default=2021)
+    sub.add_parser("sender", help="the outbox sender alone: delivers results, broadcasts and notices")
+    from bot.admin import add_parser as add_admin_parser
+
+    add_admin_parser(sub)
     cat = sub.add_parser("import-catalogue", help="replace the training catalogue")
     cat.add_argument("trainings", type=Path, help="trainings CSV: id,platform,title,category,price,hours,url")
     cat.add_argument("--platforms", type=Path, default=None, help="platforms JSON (default: the shipped one)")
@@ -69,6 +73,14 @@ async def _run(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
             from bot.importer import run_import
 
             return await run_import(settings, args.file)
+        case "sender":
+            from bot.sender import main as sender_main
+
+            return await sender_main(settings)
+        case "admin":
+            from bot.admin import run as admin_run
+
+            return await admin_run(args, settings)
         case "demo-data":
             from bot.importer import write_demo_file
 

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot import catalogue
+from bot.admin import UploadImporter
 from bot.demo import DemoApplicant, demo_wave_times
 from bot.settings import Settings
 from handlers import build_router
@@ -42,7 +43,9 @@ async def open_app(settings: Settings, *, pepper: str | None = None, database: P
     storage = await open_storage(database or settings.database_target, pool_size=settings.database_pool_size)
     try:
         await catalogue.ensure_loaded(storage)
-        services = Services(storage=storage, config=handler_config(settings, pepper or settings.require_pepper()))
+        pepper = pepper or settings.require_pepper()
+        services = Services(storage=storage, config=handler_config(settings, pepper),
+                            importer=UploadImporter(storage, pepper))  # admins' CSV uploads (/impor)
         return App(settings, storage, build_router(services))
     except BaseException:
         await storage.close()

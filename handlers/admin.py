@@ -92,21 +92,14 @@ ROLE_LABELS = {Role.ADMIN: N_("admin"), Role.SUPPORT: N_("petugas layanan"), Rol
 
 # --- the registry import service (bot/ provides it; handlers import nothing from bot/) -----------------------
 @dataclass(frozen=True, slots=True)
-class ImportProblem:
-    line: int
-    column: str
-    message: str  # in Indonesian, says what is wrong
-
-
-@dataclass(frozen=True, slots=True)
 class ImportReport:
     counts: ImportCounts | None  # None: nothing was imported (see problems)
-    problems: tuple[ImportProblem, ...] = ()
-    more_problems: int = 0  # problems beyond those listed
+    problems: tuple[str, ...] = ()  # "baris 12, kolom nik: ...", in the admin's language (the first ones)
+    total_problems: int = 0
 
 
 class RecordImporter(Protocol):
-    async def import_csv(self, data: bytes) -> ImportReport:
+    async def import_csv(self, data: bytes, t: Translator) -> ImportReport:
         """Validate the whole file and import it all, or nothing with the problems found."""
         ...
 
@@ -272,19 +265,17 @@ async def _import_file(ctx: Context) -> None:
         else:
             ctx.say(t.gettext("Berkas tidak bisa diunduh. Silakan kirim ulang."), retry)
         return
-    report = await importer.import_csv(data)
+    report = await importer.import_csv(data, t)
     if report.counts is None:
         lines = [t.gettext("<b>Tidak ada data yang diimpor</b>: perbaiki kesalahan berikut lalu kirim ulang"
                            " berkasnya.")]
-        for problem in report.problems[:MAX_PROBLEMS_SHOWN]:
-            lines.append(t.gettext("Baris {line}, kolom {column}: {message}").format(
-                line=problem.line, column=escape(problem.column), message=escape(problem.message)))
-        more = report.more_problems + max(0, len(report.problems) - MAX_PROBLEMS_SHOWN)
-        if more:
-            lines.append(t.ngettext("… dan {n} kesalahan lain.", "… dan {n} kesalahan lain.", more).format(n=more))
+        lines += ["• " + escape(problem) for problem in report.problems[:MAX_PROBLEMS_SHOWN]]
+        more = max(report.total_problems, len(report.problems)) - min(len(report.problems), MAX_PROBLEMS_SHOWN)
+        if more > 0:
+            lines.append(t.ngettext("… dan {n} kesalahan lain", "… dan {n} kesalahan lain", more).format(n=more))
         ctx.say("\n".join(lines), retry)
         await ctx.storage.audit.record(ctx.actor, ctx.role.value, "import_refused", None,
-                                       f"{len(report.problems) + report.more_problems} problems")
+                                       f"{report.total_problems} problems")
         return
     counts = report.counts
     await ctx.end_step()

@@ -49,6 +49,7 @@ class Person:
 
     account: Account | None
     chats: tuple[Chat, ...]
+    failing: tuple[int, ...] = ()  # chats (not linked) whose last failed link attempt was on this account's phone
 
     @property
     def subject(self) -> str:
@@ -61,7 +62,7 @@ class Person:
 
     def lock_keys(self) -> list[str]:
         keys = [f"phone:{self.account.phone}"] if self.account else []
-        return keys + [f"chat:{c.id}" for c in self.chats]
+        return keys + [f"chat:{c.id}" for c in self.chats] + [f"chat:{c}" for c in self.failing]
 
 
 def split_target(args: str) -> tuple[str, str]:
@@ -138,7 +139,10 @@ async def find_people(ctx: Context, target: str) -> tuple[list[Person], list[str
             if account is not None:
                 accounts[account.id] = account
     for account in accounts.values():
-        people.append(Person(account, tuple(await storage.staff.chats_of(account.id))))
+        linked = tuple(await storage.staff.chats_of(account.id))
+        failing = tuple(c for c in await storage.staff.chats_failing_with(account.phone)
+                        if c not in {chat.id for chat in linked})
+        people.append(Person(account, linked, failing))
     return people, list(dict.fromkeys(kinds))
 
 
@@ -190,7 +194,7 @@ async def person_text(ctx: Context, person: Person) -> str:
     lines: list[str] = []
     account = person.account
     if account is not None:
-        lines.append(t.gettext("<b>Akun {ref}</b>: {name}").format(ref=person.reference, name=escape(account.name)))
+        lines.append(t.gettext("<b>{name}</b> ({ref})").format(ref=person.reference, name=escape(account.name)))
         lines.append(t.gettext("Nomor HP: {phone}").format(phone=mask_phone(account.phone)))
         if account.card_number:
             lines.append(t.gettext("Kartu: {card}").format(card=mask_card(account.card_number)))
@@ -223,13 +227,14 @@ async def person_text(ctx: Context, person: Person) -> str:
         lines.append(t.gettext("Belum ada chat yang terhubung."))
     locks = await ctx.storage.staff.locks(person.lock_keys())
     for key, lock in locks:
-        what = t.gettext("nomor HP") if key.startswith("phone:") else key
+        what = t.gettext("nomor HP") if key.startswith("phone:") else escape(key)
         if lock.locked_until and lock.locked_until > now:
             lines.append(t.gettext("Penghubungan <b>terkunci</b> ({what}) sampai {time}; {n} percobaan gagal.").format(
                 what=what, time=t.time(lock.locked_until), n=lock.failures))
         elif not lock.locked_until:
             lines.append(t.gettext("Percobaan penghubungan gagal ({what}): {n}.").format(what=what, n=lock.failures))
-    deliveries = await ctx.storage.outbox.for_chats([c.id for c in person.chats], LAST_DELIVERIES)
+    deliveries = await ctx.storage.outbox.for_chats([c.id for c in person.chats], LAST_DELIVERIES,
+                                                     account.id if account else None)
     if deliveries:
         lines.append(t.gettext("<b>Pesan terakhir dari bot</b>"))
         lines += ["• " + delivery_line(t, d) for d in deliveries]
@@ -368,7 +373,7 @@ async def unlink_confirmed(ctx: Context) -> None:
             "Chat ini telah diputuskan dari akun Prakerja Anda oleh petugas layanan. Alasan: {reason}\n"
             "Anda bisa menghubungkannya lagi dengan /hubungkan."
         ).format(reason=escape(reason))
-        await ctx.storage.outbox.notice(chat.id, notice, ctx.actor)
+        await ctx.storage.outbox.notice(chat.id, notice, ctx.actor, person.account.id if person.account else None)
     if not done:
         ctx.say(t.gettext("{ref} sudah tidak terhubung dengan chat mana pun.").format(ref=person.reference),
                 replace=True)

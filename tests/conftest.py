@@ -6,6 +6,7 @@ channel tests (Telegram, WhatsApp) go through the real platform code against fak
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,13 +25,21 @@ def people() -> list[DemoApplicant]:
 
 
 @pytest.fixture
-async def app(tmp_path: Path, people: list[DemoApplicant]) -> AsyncIterator[App]:
-    settings = load_settings(database_path=tmp_path / "bot.sqlite3", nik_pepper=DEMO_PEPPER,
-                             admin_ids="9000001", support_ids="9000002")
-    application = await open_app(settings, pepper=DEMO_PEPPER)
-    await load_demo(application.storage, DEMO_PEPPER, people)
-    yield application
-    await application.close()
+async def app(request: pytest.FixtureRequest, tmp_path: Path, people: list[DemoApplicant]) -> AsyncIterator[App]:
+    """The whole bot on SQLite; `@pytest.mark.parametrize("app", ["postgres"], indirect=True)` runs a test's bot
+    on PostgreSQL instead (a fresh schema; skipped without a server, see tests/auxil/postgres.py)."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = None
+        if getattr(request, "param", "sqlite") == "postgres":
+            from tests.auxil.postgres import fresh_schema, require_postgres
+
+            url = await stack.enter_async_context(fresh_schema(require_postgres()))
+        settings = load_settings(database_path=tmp_path / "bot.sqlite3", database_url=url, nik_pepper=DEMO_PEPPER,
+                                 admin_ids="9000001", support_ids="9000002")
+        application = await open_app(settings, pepper=DEMO_PEPPER)
+        await load_demo(application.storage, DEMO_PEPPER, people)
+        yield application
+        await application.close()
 
 
 @pytest.fixture

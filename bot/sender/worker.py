@@ -131,6 +131,7 @@ class Sender:
                 await lane.transport.start()
                 lane.ready = True
                 await self._menus_at_start(lane)
+                await self._sync_menus()
                 return True
             except Exception as exc:  # the platform is down or the token wrong: keep trying, loudly
                 log.error("%s sender cannot start: %s", lane.transport.channel, mask_text(str(exc)))

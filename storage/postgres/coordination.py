@@ -99,14 +99,17 @@ class RateBudget:
         self._db = db
         self._known: set[str] = set()
 
-    async def take(self, channel: str, most: int, rate: float, capacity: float) -> tuple[int, float]:
-        """Take up to `most` whole tokens; (tokens taken, seconds to wait before asking again when none)."""
+    async def _ensure(self, channel: str) -> None:
         if channel not in self._known:
             await self._db.execute(
                 "INSERT INTO rate_budget (channel, tokens, updated_at) VALUES ($1, 0, now()) ON CONFLICT DO NOTHING",
                 (channel,),
             )
             self._known.add(channel)
+
+    async def take(self, channel: str, most: int, rate: float, capacity: float) -> tuple[int, float]:
+        """Take up to `most` whole tokens; (tokens taken, seconds to wait before asking again when none)."""
+        await self._ensure(channel)
         row = await self._db.fetchone(
             "WITH s AS (SELECT least($4::float8, tokens + greatest(extract(epoch FROM now() - updated_at)::float8,"
             "  0) * $3::float8) AS avail, paused_until FROM rate_budget WHERE channel = $1 FOR UPDATE),"
@@ -131,6 +134,7 @@ class RateBudget:
 
     async def pause(self, channel: str, seconds: float) -> None:
         """Every sender of `channel` stops for `seconds` (a 429's retry_after)."""
+        await self._ensure(channel)
         await self._db.execute(
             "UPDATE rate_budget SET paused_until = greatest(paused_until, now() + make_interval(secs => $2)),"
             " tokens = least(tokens, 0) WHERE channel = $1",

@@ -231,8 +231,9 @@ class OutboxRepository:
             await _audit(tx, actor, role, "publish", f"wave:{wave}", f"broadcast:{row['id']}")
         return _broadcast(row), published > 0
 
-    async def notice(self, chat_id: int, body: str, created_by: str) -> int:
-        """Queue one personal message to a chat (sent even if it opted out of announcements)."""
+    async def notice(self, chat_id: int, body: str, created_by: str, account_id: int | None = None) -> int:
+        """Queue one personal message to a chat (sent even if it opted out of announcements); `account_id` files
+        it under that account for support's look-up (e.g. the chat was just unlinked from it)."""
         now = to_db_time(now_utc())
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
@@ -243,8 +244,8 @@ class OutboxRepository:
             assert row is not None
             await tx.execute(
                 "INSERT INTO deliveries (broadcast_id, chat_id, person, channel, next_attempt_at)"
-                " SELECT ?, id, -id, channel, ? FROM chats WHERE id = ?",
-                (row["id"], now, chat_id),
+                " SELECT ?, id, coalesce(?, -id), channel, ? FROM chats WHERE id = ?",
+                (row["id"], account_id, now, chat_id),
             )
         return int(row["id"])
 
@@ -525,15 +526,14 @@ class OutboxRepository:
         )
         return [_broadcast(r) for r in rows]
 
-    async def for_chats(self, chat_ids: Sequence[int], limit: int) -> list[DeliveryView]:
-        """The last messages queued for these chats, newest first, with their delivery state."""
-        if not chat_ids:
-            return []
+    async def for_chats(self, chat_ids: Sequence[int], limit: int, account_id: int | None = None) -> list[DeliveryView]:
+        """The last messages queued for these chats (or for the account, on any chat), newest first."""
         marks = ",".join("?" * len(chat_ids))
         rows = await self._db.fetchall(
             "SELECT d.*, b.kind, b.wave, b.body, b.state AS b_state FROM deliveries d"
-            f" JOIN broadcasts b ON b.id = d.broadcast_id WHERE d.chat_id IN ({marks}) ORDER BY d.id DESC LIMIT ?",
-            (*chat_ids, limit),
+            f" JOIN broadcasts b ON b.id = d.broadcast_id WHERE d.chat_id IN ({marks}) OR d.person = ?"
+            " ORDER BY d.id DESC LIMIT ?",
+            (*chat_ids, account_id if account_id is not None else 0, limit),
         )
         views = []
         for r in rows:

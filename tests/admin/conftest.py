@@ -4,6 +4,7 @@ real sender (its Telegram transport talking to the fake server on loopback)."""
 from __future__ import annotations
 
 import asyncio
+import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from tests.auxil.fake_bot_api import FakeBotApi
 ADMIN_ID = "9000001"
 SUPPORT_ID = "9000002"
 NEW_WAVE = 7  # a wave the demo data does not use: unpublished, results decided
-FAST = 2000.0  # messages per second for tests that are not about the rate
+FAST = 1000.0  # messages per second for tests that are not about the rate
 
 
 @pytest.fixture(autouse=True)
@@ -131,3 +132,20 @@ async def delivery_states(app: App, broadcast_id: int) -> dict[str, int]:
     rows = await app.storage.database.fetchall(
         "SELECT state, count(*) AS n FROM deliveries WHERE broadcast_id = ? GROUP BY state", (broadcast_id,))
     return {r["state"]: r["n"] for r in rows}
+
+
+def elapsed(seconds: float) -> Callable[[], Awaitable[bool]]:
+    """A `run_until` condition: `seconds` have passed since it was made."""
+    start = time.monotonic()
+
+    async def check() -> bool:
+        return time.monotonic() - start >= seconds
+
+    return check
+
+
+def sent_at_least(api: FakeBotApi, count: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return len(api.sent()) >= count
+
+    return check

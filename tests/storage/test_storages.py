@@ -5,6 +5,7 @@ Handlers rely on these behaviours; a backend that passes them can replace anothe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from storage import ImportRow, Progress, Storage, open_storage
-from storage.models import Platform, Training, WaveResult
+from storage.models import (
+    Audience,
+    AudienceCount,
+    BroadcastKind,
+    BroadcastState,
+    DeliveryState,
+    Platform,
+    Training,
+    WaveResult,
+)
 from tests.auxil.postgres import fresh_schema, require_postgres
 
 BACKENDS = ["sqlite", "postgres"]
@@ -145,3 +155,161 @@ async def test_audit_is_read_back_newest_first(storage: Storage) -> None:
     await storage.audit.record("9000002", "support", "unlock", "account:1", None)
     entries = await storage.audit.for_subject("account:1")
     assert [e.action for e in entries] == ["unlock", "lookup"]
+
+
+# --- the outbox, staff and webhooks (admin, support, web server) ------------------------------------------------
+
+NOW = (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)  # what the tests queue is ready by then
+
+
+async def linked(storage: Storage, n: int, channel: str = "telegram", **kwargs: object) -> int:
+    """Import applicant `n` (wave 1) and link it from chat `n` of `channel`; the chat's id."""
+    await storage.accounts.import_rows([row(n, **kwargs)])  # type: ignore[arg-type]
+    account = (await storage.accounts.by_phone(f"+62812000000{n:02d}"))[0]
+    chat = (await storage.chats.snapshot(channel, f"{channel}-{n}", str(n))).chat
+    await storage.chats.link(chat.id, account.id, str(n))
+    return chat.id
+
+
+async def expand(storage: Storage, broadcast_id: int, chunk: int = 1000) -> None:
+    while not await storage.outbox.expand_step(broadcast_id, chunk):
+        pass
+
+
+async def test_publishing_results_queues_one_message_per_person_once(storage: Storage) -> None:
+    first = await linked(storage, 1)
+    await linked(storage, 2, result=WaveResult.TIDAK_LOLOS)
+    whatsapp = (await storage.chats.snapshot("whatsapp", "wa-1", "wa-1")).chat
+    await storage.chats.link(whatsapp.id, (await storage.accounts.by_phone("+6281200000001"))[0].id, "wa-1")
+    assert await storage.outbox.count_results_audience(1) == AudienceCount(2, 1, 1)
+    broadcast, published = await storage.outbox.publish_results(1, "9000001", "admin")
+    assert published and (await storage.waves.get(1)).published  # type: ignore[union-attr]
+    await expand(storage, broadcast.id, chunk=1)
+    claims = await storage.outbox.claim("telegram", 10, NOW) + await storage.outbox.claim("whatsapp", 10, NOW)
+    assert len(claims) == 2  # Siti is linked on two channels: one message
+    assert {c.result for c in claims} == {WaveResult.LOLOS, WaveResult.TIDAK_LOLOS}
+    for claim in claims:
+        await storage.outbox.mark_sent(claim.id, f"m{claim.id}", NOW)
+    again, published = await storage.outbox.publish_results(1, "9000001", "admin")
+    assert again.id == broadcast.id and not published
+    await expand(storage, again.id)
+    assert await storage.outbox.claim("telegram", 10, NOW) == []  # publishing twice sends nothing twice
+    assert await storage.outbox.finish(NOW) == [broadcast.id]
+    stats = await storage.outbox.stats(await storage.outbox.get(broadcast.id), NOW)  # type: ignore[arg-type]
+    assert (stats.sent, stats.pending, stats.total) == (2, 0, 2)
+    views = await storage.outbox.for_chats([first, whatsapp.id], 10)
+    assert [v.state for v in views] == [DeliveryState.SENT]
+
+
+async def test_concurrent_claims_take_each_delivery_once(storage: Storage, target: str) -> None:
+    for n in range(1, 31):
+        await linked(storage, n)
+    broadcast = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Halo")
+    assert (await storage.outbox.start(broadcast.id)) is not None
+    assert await storage.outbox.start(broadcast.id) is None  # confirmed twice: once
+    await expand(storage, broadcast.id)
+    other = await open_storage(target)  # a second sender: its own connection(s)
+    try:
+        batches = await asyncio.gather(*(s.outbox.claim("telegram", 4, NOW) for s in [storage, other] * 6))
+    finally:
+        await other.close()
+    ids = [c.id for batch in batches for c in batch]
+    assert len(ids) == len(set(ids)) == 30
+
+
+async def test_a_dead_senders_deliveries_come_back_ambiguous(storage: Storage) -> None:
+    chat = await linked(storage, 1)
+    await storage.outbox.notice(chat, "Akun Anda dilepas oleh petugas.", "9000002")
+    (claim,) = await storage.outbox.claim("telegram", 5, NOW)
+    assert not claim.ambiguous and await storage.outbox.claim("telegram", 5, NOW) == []
+    assert await storage.outbox.recover_stale(NOW - timedelta(minutes=1)) == 0  # its lease still runs
+    assert await storage.outbox.recover_stale(NOW + timedelta(minutes=1)) == 1
+    (again,) = await storage.outbox.claim("telegram", 5, NOW)
+    assert again.id == claim.id and again.ambiguous
+    await storage.outbox.mark_retry(again.id, NOW + timedelta(seconds=30), "429", attempt=False,
+                                    throttled=again.broadcast_id)
+    assert await storage.outbox.claim("telegram", 5, NOW) == []
+    assert await storage.outbox.has_work("telegram", NOW) == NOW + timedelta(seconds=30)
+    assert (await storage.outbox.get(again.broadcast_id)).throttled == 1  # type: ignore[union-attr]
+
+
+async def test_blocked_chat_gets_nothing_more_and_cancel_stops_the_rest(storage: Storage) -> None:
+    chat = await linked(storage, 1)
+    await linked(storage, 2)
+    first = await storage.outbox.notice(chat, "Satu", "system")
+    second = await storage.outbox.notice(chat, "Dua", "system")
+    claim = next(c for c in await storage.outbox.claim("telegram", 1, NOW) if c.broadcast_id == first)
+    await storage.outbox.mark_blocked(claim.id, chat, "Forbidden: bot was blocked by the user")
+    assert (await storage.chats.get(chat)).blocked  # type: ignore[union-attr]
+    assert [v.state for v in await storage.outbox.for_chats([chat], 5)] == [DeliveryState.BLOCKED] * 2
+    assert second > first
+    audience = Audience()
+    assert (await storage.outbox.count_audience(audience)).total == 1  # the blocked chat is not counted
+    broadcast = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Halo", audience=audience)
+    await storage.outbox.start(broadcast.id)
+    await expand(storage, broadcast.id)
+    cancelled = await storage.outbox.set_state(broadcast.id, BroadcastState.CANCELLED,
+                                               [BroadcastState.RUNNING, BroadcastState.PAUSED])
+    assert cancelled is not None and cancelled.state is BroadcastState.CANCELLED
+    assert await storage.outbox.cancel_pending() == 1
+    assert await storage.outbox.claim("telegram", 5, NOW) == []
+
+
+async def test_scheduled_broadcast_starts_when_due(storage: Storage) -> None:
+    await linked(storage, 1)
+    draft = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Besok")
+    edited = await storage.outbox.edit_draft(draft.id, video_url="https://www.prakerja.go.id/")
+    assert edited is not None and edited.video_url == "https://www.prakerja.go.id/"
+    scheduled = await storage.outbox.start(draft.id, NOW + timedelta(hours=1))
+    assert scheduled is not None and scheduled.state is BroadcastState.SCHEDULED
+    assert await storage.outbox.start_due(NOW) == []
+    assert await storage.outbox.start_due(NOW + timedelta(hours=1)) == [draft.id]
+    assert [b.id for b in await storage.outbox.recent(5, NOW)] == [draft.id]
+
+
+async def test_roles_staff_lookups_and_audit(storage: Storage) -> None:
+    chat = await linked(storage, 1)
+    assert await storage.roles.set("telegram", "777", "support", "9000001", "tiket 3") is None
+    assert await storage.roles.set("telegram", "777", "admin", "9000001") == "support"
+    (grant,) = await storage.roles.unsynced()
+    await storage.roles.mark_synced(grant)
+    assert await storage.roles.unsynced() == [] and [g.role for g in await storage.roles.granted()] == ["admin"]
+    assert (await storage.chats.snapshot("telegram", "777", "777")).granted_role == "admin"
+    (summary,) = await storage.staff.wave_summaries()
+    assert (summary.accounts, summary.lolos, summary.linked_chats) == (1, 1, 1)
+    account = (await storage.staff.find_accounts(card=f"5{1:015d}"))[0]
+    assert [c.id for c in await storage.staff.chats_of(account.id)] == [chat]
+    assert [c.id for c in await storage.staff.find_chats("telegram-1")] == [chat]
+    keys = [f"chat:{chat}", "phone:+6281200000001"]
+    await storage.link_attempts.record_failure(keys, NOW, 1, timedelta(hours=1))
+    assert [k for k, lock in await storage.staff.locks(keys) if lock.locked_until] == sorted(keys)
+    assert await storage.staff.clear_locks(keys, "9000002", "support", f"account:{account.id}", "tiket 9") == 2
+    entry = await storage.staff.audit("9000002", "support", "lookup", f"account:{account.id}", "tiket 9")
+    assert (await storage.staff.audit_entry(entry)).action == "lookup"  # type: ignore[union-attr]
+    assert [e.action for e in await storage.staff.search_audit("account", 10)][:2] == ["lookup", "unlock"]
+    access = await storage.staff.staff_access([f"account:{account.id}", f"chat:{chat}"], 10)
+    assert {e.role for e in access} == {"support"}
+
+
+async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage) -> None:
+    assert await storage.webhooks.first_seen("telegram", "501", NOW)
+    assert not await storage.webhooks.first_seen("telegram", "501", NOW)  # a redelivery
+    assert await storage.whatsapp.receive("wamid.1", "6281200000001", None, NOW)
+    assert not await storage.whatsapp.receive("wamid.1", "6281200000001", None, NOW)
+    assert await storage.whatsapp.last_inbound(["6281200000001", "628999"]) == {"6281200000001": NOW}
+    await storage.whatsapp.set_choices("6281200000001", '["hasil"]', NOW)
+    assert await storage.whatsapp.reply_state("6281200000001") == ("id", '["hasil"]')
+    for status in ("read", "delivered"):  # out of order: the furthest one stays
+        await storage.whatsapp.record_status("wamid.OUT", "6281200000001", status, None, NOW)
+    assert await storage.whatsapp.statuses(["wamid.OUT"]) == {"wamid.OUT": "read"}
+    assert await storage.whatsapp.status_counts() == {"read": 1}
+    for user in ("a", "b"):
+        await storage.whatsapp.initiated(user, NOW)
+    held = await storage.whatsapp.tier_state("c", NOW + timedelta(hours=1), 2)
+    assert not held.allowed and held.counted == 2 and held.free_at == NOW + timedelta(hours=24)
+    assert (await storage.whatsapp.tier_state("a", NOW, 2)).allowed
+    assert await storage.webhooks.prune(NOW + timedelta(days=8)) >= 2
+    assert await storage.webhooks.first_seen("telegram", "501", NOW + timedelta(days=8))
+    counts = await storage.metrics.counts(NOW)
+    assert counts.link_failures == 0 and counts.deliveries == {}
+    await storage.metrics.ping()

@@ -18,5 +18,5 @@ CREATE TABLE rate_budget (
     channel       text PRIMARY KEY,
     tokens        double precision NOT NULL,
     updated_at    timestamptz NOT NULL,
-    paused_until  timestamptz NOT NULL DEFAULT '-infinity'
+    paused_until  timestamptz NOT NULL DEFAULT '1970-01-01 00:00:00+00'
 );

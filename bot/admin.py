@@ -1,0 +1,151 @@
+"""Admin wiring: the upload importer handed to the handlers, and `python -m bot admin ...` for scripts.
+
+The CLI does what an admin does in the chat (waves, publish, broadcast, status, import), audited as actor
+`cli`; it only queues: the sender (`python -m bot sender`, or inside `run` / `serve`) delivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.channels.console import to_plain
+from bot.importer import ImportRejected, import_lines, run_import, upload_lines
+from bot.settings import Settings
+from handlers.admin import RECENT_STATUS, STATUS_LIMIT, ImportReport, describe_audience, parse_wib, status_text
+from handlers.i18n import Translator, translator
+from handlers.router import escape
+from storage import Storage, open_storage
+from storage.models import Audience, BroadcastKind, GuideGap, WaveResult
+
+CLI_ACTOR = "cli"
+GAPS = {"video": GuideGap.VIDEO, "platforms": GuideGap.PLATFORMS, "training": GuideGap.TRAINING}
+
+
+class UploadImporter:
+    """The handlers' `RecordImporter`: a CSV uploaded to the bot goes through the same validator as the CLI."""
+
+    def __init__(self, storage: Storage, pepper: str) -> None:
+        self.storage = storage
+        self.pepper = pepper
+
+    async def import_csv(self, data: bytes, t: Translator) -> ImportReport:
+        try:
+            counts = await import_lines(self.storage, upload_lines(data), self.pepper)
+        except ImportRejected as exc:
+            return ImportReport(None, tuple(p.text(t) for p in exc.problems), exc.total)
+        return ImportReport(counts)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    admin = sub.add_parser("admin", help="admin actions for scripts: import, waves, publish, broadcast, status")
+    actions = admin.add_subparsers(dest="admin_command", required=True)
+    imp = actions.add_parser("import", help="import registry records (CSV), all or nothing")
+    imp.add_argument("file", type=Path)
+    actions.add_parser("waves", help="list waves with their counts")
+    publish = actions.add_parser("publish", help="publish a wave's results: each linked chat gets its own")
+    publish.add_argument("wave", type=int)
+    publish.add_argument("--yes", action="store_true", help="publish (without it: only show what would be sent)")
+    cast = actions.add_parser("broadcast", help="queue a broadcast")
+    cast.add_argument("text")
+    cast.add_argument("--wave", type=int)
+    cast.add_argument("--result", choices=[r.value for r in WaveResult])
+    cast.add_argument("--channel", choices=["telegram", "whatsapp"])
+    cast.add_argument("--gap", choices=sorted(GAPS), help="a guide step not done yet")
+    cast.add_argument("--unlinked", action="store_true", help="unlinked chats too")
+    cast.add_argument("--at", help="send at this time (WIB), e.g. '25-09-2021 17:00'")
+    cast.add_argument("--yes", action="store_true", help="queue it (without it: only show the recipient count)")
+    actions.add_parser("status", help="progress of running and recent broadcasts")
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.admin_command == "import":
+        return await run_import(settings, args.file)
+    t = translator("id")
+    storage = await open_storage(settings.database_target, pool_size=settings.database_pool_size)
+    try:
+        match args.admin_command:
+            case "waves":
+                return await _waves(storage, t)
+            case "publish":
+                return await _publish(storage, t, args.wave, args.yes)
+            case "broadcast":
+                return await _broadcast(storage, t, args)
+            case "status":
+                return await _status(storage, t)
+    finally:
+        await storage.close()
+    return 2
+
+
+def _out(text: str) -> None:
+    print(to_plain(text))
+
+
+def _fail(text: str) -> int:
+    print(to_plain(text), file=sys.stderr)
+    return 1
+
+
+async def _waves(storage: Storage, t: Translator) -> int:
+    summaries = await storage.staff.wave_summaries()
+    if not summaries:
+        _out(t.gettext("Belum ada gelombang."))
+    for s in summaries:
+        wave = s.wave
+        state = (t.gettext("diumumkan {time}").format(time=t.time(wave.published_at)) if wave.published_at else
+                 t.gettext("jadwal {time}").format(time=t.time(wave.announce_at)) if wave.announce_at else
+                 t.gettext("belum dijadwalkan"))
+        _out(f"{wave.number}\t{s.accounts}\t{s.lolos}\t{s.tidak_lolos}\t{s.linked_chats}\t{state}")
+    return 0
+
+
+async def _publish(storage: Storage, t: Translator, wave_number: int, yes: bool) -> int:
+    wave = await storage.waves.get(wave_number)
+    if wave is None:
+        return _fail(t.gettext("Gelombang <b>{n}</b> tidak ada. Lihat daftar gelombang dengan /gelombang.").format(
+            n=wave_number))
+    count = await storage.outbox.count_results_audience(wave_number)
+    _out(t.gettext("Akan mengirim {total} pesan: {lolos} lolos, {tidak} tidak lolos.").format(
+        total=count.total, lolos=count.lolos, tidak=count.tidak_lolos))
+    if not yes:
+        return _fail("(--yes to publish)")
+    broadcast, _ = await storage.outbox.publish_results(wave_number, CLI_ACTOR, "admin")
+    _out(t.gettext("<b>Gelombang {n} diumumkan.</b>").format(n=wave_number) + f" #{broadcast.id}")
+    return 0
+
+
+async def _broadcast(storage: Storage, t: Translator, args: argparse.Namespace) -> int:
+    text = args.text.strip()
+    if not text:
+        return _fail(t.gettext("Teks siaran tidak boleh kosong. Ketik teksnya."))
+    audience = Audience(unlinked=args.unlinked, wave=args.wave, channel=args.channel,
+                        result=WaveResult(args.result) if args.result else None,
+                        gap=GAPS[args.gap] if args.gap else None)
+    at = None
+    if args.at:
+        now = datetime.now(UTC)
+        at = parse_wib(args.at, now)
+        if at is None:
+            return _fail(t.gettext("Waktu itu tidak saya kenali."))
+        if at <= now:
+            return _fail(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang."))
+    count = await storage.outbox.count_audience(audience)
+    _out(f"{count.total}\t{describe_audience(t, audience)}")
+    if not args.yes:
+        return _fail("(--yes to queue it)")
+    draft = await storage.outbox.create(BroadcastKind.BROADCAST, CLI_ACTOR, body=escape(text), audience=audience)
+    await storage.outbox.start(draft.id, at)
+    await storage.audit.record(CLI_ACTOR, "admin", "broadcast", f"broadcast:{draft.id}",
+                               describe_audience(t, audience))
+    _out(f"#{draft.id}")
+    return 0
+
+
+async def _status(storage: Storage, t: Translator) -> int:
+    now = datetime.now(UTC)
+    for broadcast in await storage.outbox.recent(STATUS_LIMIT, now - RECENT_STATUS):
+        _out(status_text(t, await storage.outbox.stats(broadcast, now)) + "\n")
+    return 0
