@@ -35,6 +35,7 @@ def handler_config(settings: Settings, pepper: str) -> HandlerConfig:
         intro_video_url=str(settings.intro_video_url),
         admins=frozenset(settings.admin_ids),
         support=frozenset(settings.support_ids),
+        handoff=settings.handoff,  # the support desk (issue 8)
     )
 
 

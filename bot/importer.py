@@ -328,12 +328,12 @@ class Validator:
                     self._problem(line, CARD, _CARD_TWICE, other=other)
                     continue
             yield row
-        if progress is not None:
-            progress(self.rows, True)
         if not self.total_problems and not self.rows:
             self._problem(0, None, _NO_ROWS)
         if self.total_problems:
             raise self._reject()
+        if progress is not None:
+            progress(self.rows, True)
 
     def _header(self, reader: Iterator[list[str]]) -> ImportRejected | None:
         try:
@@ -404,8 +404,10 @@ class Validator:
         result_key = result_text.strip().lower()
         result = RESULTS.get(result_key)
         if result is None and result_key:
-            self._problem(line, RESULT, _RESULT_BAD)
-        card, balance = self._card_and_balance(line, result is WaveResult.LOLOS, card_text, balance_text)
+            self._problem(line, RESULT, _RESULT_BAD)  # card and balance cannot be judged without it
+            card, balance = None, None
+        else:
+            card, balance = self._card_and_balance(line, result is WaveResult.LOLOS, card_text, balance_text)
         if self.total_problems != before or nik is None:
             return None
         digest = self._hasher.digest(nik)

@@ -13,6 +13,9 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
+
+from storage.models import TicketSummary
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 Labels = tuple[str, ...]
@@ -129,3 +132,22 @@ class Metrics:
         for metric in (self.updates, self.latency, self.webhooks, self.rate_limited, self.send_errors,
                        self.statuses, self.templates):
             yield from metric.render()
+
+
+def ticket_gauges(summary: TicketSummary, now: datetime) -> Iterator[str]:
+    """The hand-off's figures (issue 8), as /tiket shows them: open and waiting tickets, the longest wait, messages
+    waiting for the support group, and each staff member's open and recently closed tickets."""
+    yield from gauge("prakerja_tickets_open", "Support tickets open.", {(): summary.open})
+    yield from gauge("prakerja_tickets_waiting", "Open tickets whose applicant waits for an answer.",
+                     {(): summary.waiting})
+    oldest = (now - summary.oldest_wait).total_seconds() if summary.oldest_wait else 0.0
+    yield from gauge("prakerja_ticket_oldest_wait_seconds", "How long the longest-waiting applicant has waited.",
+                     {(): max(0.0, oldest)})
+    yield from gauge("prakerja_ticket_messages_queued", "Applicant messages not yet posted in the support group.",
+                     {(): summary.queued_posts})
+    yield from gauge("prakerja_support_group_unavailable", "1 while the bot cannot use the support group.",
+                     {(): 1 if summary.desk_removed_at else 0})
+    loads = {(load.staff, state): n for load in summary.staff
+             for state, n in (("open", load.open), ("closed_7d", load.closed))}
+    yield from gauge("prakerja_tickets_by_staff", "Tickets each staff member answered first, by state.", loads,
+                     ("staff", "state"))

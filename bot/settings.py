@@ -6,13 +6,15 @@ clear line (see `load_settings`), never a traceback.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, HttpUrl, ValidationError, field_validator
+from pydantic import Field, HttpUrl, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.roles import Principal, parse_principal
+from handlers.workhours import HandoffConfig, WorkingHours, parse_days, parse_holidays, parse_hours
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_VIDEO_URL = "https://www.prakerja.go.id/"
@@ -63,6 +65,18 @@ class Settings(BaseSettings):
     whatsapp_template_code: str = "prakerja_kode_verifikasi"
     whatsapp_template_languages: str = "id:id,en:en"  # chat locale : template language code
 
+    # The hand-off to support staff (issue 8): a Telegram supergroup with topics, one topic per ticket. The bot must
+    # be an admin there with the right to manage topics. Unset: no "Hubungi petugas".
+    support_chat_id: int | None = None  # e.g. -1001234567890
+    support_hours: str = "08:00-17:00"  # when the desk is staffed, WIB
+    support_days: str = "mon-fri"  # mon..sun or sen..min: ranges (mon-fri) or lists (mon,wed,fri)
+    support_holidays: str = ""  # closed dates, e.g. 2026-12-25,2027-01-01
+    support_answer_hours: float = Field(default=4, gt=0, le=200)  # working hours until an answer is due
+    support_flood_messages: int = Field(default=10, ge=1, le=1000)  # an applicant's messages relayed per window
+    support_flood_seconds: int = Field(default=60, ge=1, le=86_400)
+    support_max_file_mb: float = Field(default=20, gt=0, le=2000)  # larger photos and documents are not relayed
+    support_group_per_minute: int = Field(default=20, ge=1, le=600)  # Telegram: about 20 messages/min to a group
+
     @field_validator("admin_ids", "support_ids", mode="before")
     @classmethod
     def _split_principals(cls, value: object) -> tuple[Principal, ...]:
@@ -105,6 +119,34 @@ class Settings(BaseSettings):
             if not sep or not locale or not code:
                 raise ValueError("expected locale:code pairs, e.g. id:id,en:en")
         return value
+
+    @field_validator("support_chat_id")
+    @classmethod
+    def _supergroup(cls, value: int | None) -> int | None:
+        if value is not None and value >= 0:
+            raise ValueError("must be the (negative) id of a supergroup, e.g. -1001234567890")
+        return value
+
+    @field_validator("support_hours", "support_days", "support_holidays")
+    @classmethod
+    def _support_schedule(cls, value: str, info: ValidationInfo) -> str:
+        parse = {"support_hours": parse_hours, "support_days": parse_days, "support_holidays": parse_holidays}
+        parse[str(info.field_name)](value)  # ValueError with what is wrong
+        return value
+
+    @property
+    def handoff(self) -> HandoffConfig:
+        """The support desk's settings as the handlers read them (issue 8). The desk is on with a support group and
+        a Telegram bot to post there (a WhatsApp-only bot offers no "Hubungi petugas": no one would read it)."""
+        on = self.support_chat_id is not None and bool(self.telegram_bot_token)
+        return HandoffConfig(
+            chat_id=str(self.support_chat_id) if on else None,
+            hours=WorkingHours.parse(self.support_hours, self.support_days, self.support_holidays),
+            answer_within=self.support_answer_hours,
+            flood_messages=self.support_flood_messages,
+            flood_window=timedelta(seconds=self.support_flood_seconds),
+            max_file_bytes=int(self.support_max_file_mb * 1_000_000),
+        )
 
     @property
     def whatsapp_tier_limit(self) -> int | None:

@@ -5,7 +5,20 @@
 
 from __future__ import annotations
 
-from handlers import admin, eligibility, guide, link, menu, platforms, preferences, results, scam, support, trainings
+from handlers import (
+    admin,
+    eligibility,
+    guide,
+    handoff,
+    link,
+    menu,
+    platforms,
+    preferences,
+    results,
+    scam,
+    support,
+    trainings,
+)
 from handlers.context import Services
 from handlers.router import Fallbacks, Router, Routes
 
@@ -21,18 +34,22 @@ MODULES: tuple[Routes, ...] = (
     scam.routes,
     admin.routes,
     support.routes,
+    handoff.routes,
 )
 
 
 def build_router(services: Services) -> Router:
+    # The hand-off (issue 8) sits in front of the menu, link, file and "unsupported" answers: while an applicant has
+    # an open ticket, those messages go to staff; otherwise each falls through to the module named here before.
     fallbacks = Fallbacks(
-        menu=menu.unknown,
+        menu=handoff.unknown,  # -> menu.unknown
         unknown_action=menu.unknown_action,
         contact=link.contact_shared,
-        links=scam.unasked,
+        links=handoff.links,  # -> scam.unasked
         edited=menu.edited,
-        unsupported=menu.unsupported,
-        document=admin.document_received,  # an admin's CSV or broadcast photo; else menu.document
+        unsupported=handoff.unsupported,  # -> menu.unsupported
+        document=handoff.document,  # -> admin.document_received: an admin's CSV or broadcast photo; else menu.document
         group=menu.group,
+        desk=handoff.desk,  # the support group's messages: staff answering tickets
     )
     return Router(services, MODULES, fallbacks)

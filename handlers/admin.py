@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from handlers.api import Button, Event, EventKind, FileError, LinkButton, Reply, rows
+from handlers.api import Button, Event, EventKind, FileError, LinkButton, Reply, notice_reply, rows
 from handlers.context import Context, FlowState, Services, Step
 from handlers.i18n import N_, WIB, Translator, translator
 from handlers.menu import document as applicant_document
@@ -117,6 +117,7 @@ STAFF_COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("siaran_status", N_("Status siaran dan pengumuman"), Role.ADMIN),
     ("peran", N_("Beri atau cabut peran petugas"), Role.ADMIN),
     ("audit", N_("Log audit"), Role.ADMIN),
+    ("tiket", N_("Tiket bantuan yang terbuka"), Role.ADMIN),  # handlers/handoff.py (issue 8)
 )
 BASIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("menu", N_("Menu utama")),
@@ -625,7 +626,11 @@ async def draft_audience(ctx: Context) -> None:
         case _:
             await show_draft(ctx, draft, replace_message=True)
             return
-    updated = await ctx.storage.outbox.edit_draft(draft.id, audience=a)
+    await _show_edited(ctx, await ctx.storage.outbox.edit_draft(draft.id, audience=a))
+
+
+async def _show_edited(ctx: Context, updated: Broadcast | None) -> None:
+    """The draft panel again after a change, in place; None: it stopped being a draft meanwhile."""
     if updated is None:
         _not_a_draft(ctx)
         return
@@ -650,9 +655,7 @@ async def draft_photo(ctx: Context) -> None:
         return
     t = ctx.t
     if draft.photo:
-        updated = await ctx.storage.outbox.edit_draft(draft.id, clear_photo=True)
-        if updated is not None:
-            await show_draft(ctx, updated, replace_message=True)
+        await _show_edited(ctx, await ctx.storage.outbox.edit_draft(draft.id, clear_photo=True))
         return
     if len(html.unescape(draft.body or "")) > MAX_CAPTION_LENGTH - len(_footer(t)):
         ctx.say(t.gettext("Teks siaran ini terlalu panjang untuk keterangan foto (maksimal {limit} karakter)."
@@ -701,10 +704,7 @@ async def draft_video(ctx: Context) -> None:
         updated = await ctx.storage.outbox.edit_draft(draft.id, clear_video=True)
     else:
         updated = await ctx.storage.outbox.edit_draft(draft.id, video_url=ctx.config.intro_video_url)
-    if updated is None:
-        _not_a_draft(ctx)
-        return
-    await show_draft(ctx, updated, replace_message=True)
+    await _show_edited(ctx, updated)
 
 
 @routes.action(DRAFT_PREVIEW, roles=ADMINS)
@@ -1039,7 +1039,7 @@ def outbox_reply(services: Services, broadcast: Broadcast, claim: Claim) -> Repl
     t = translator(claim.chat.locale)
     match broadcast.kind:
         case BroadcastKind.NOTICE:
-            return Reply(broadcast.body or "")
+            return notice_reply(broadcast.body or "")  # a notice may carry buttons (issue 8: the rating)
         case BroadcastKind.BROADCAST:
             return broadcast_reply(t, broadcast)
     account = claim.account

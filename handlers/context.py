@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from handlers.api import AnyButton, Event, EventKind, FileFetcher, Notice, Outgoing, Reply
 from handlers.i18n import Translator, translator
 from handlers.roles import Channel, Principal, Role
+from handlers.workhours import HandoffConfig
 from storage import Storage
 from storage.models import Account, Chat, ChatSnapshot
 
@@ -34,6 +35,10 @@ class Step(StrEnum):
     BROADCAST_AWAIT_TEXT = "broadcast.await_text"
     BROADCAST_AWAIT_PHOTO = "broadcast.await_photo"
     BROADCAST_AWAIT_TIME = "broadcast.await_time"
+    HANDOFF_AWAIT_QUESTION = "handoff.await_question"  # the applicant writes their question for a person (issue 8)
+    # Not a flow: the last free text was not understood. A second one in a row offers a person (issue 8). Bare
+    # command words still work in it (handlers/router.py treats it like no step).
+    MENU_MISSED = "menu.missed"
 
 
 class FlowState(BaseModel):
@@ -60,6 +65,7 @@ class HandlerConfig:
     max_link_failures: int = 5
     link_lock_minutes: int = 60
     page_size: int = 5
+    handoff: HandoffConfig = field(default_factory=HandoffConfig)  # the support desk (issue 8); off without a group
 
 
 @dataclass(slots=True)

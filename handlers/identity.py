@@ -82,9 +82,18 @@ def check_nik(text: str) -> NikCheck:
     return NikCheck(cleaned)
 
 
+_NIK_RUN = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
+NIK_MASK = "[16 digit disamarkan]"
+
+
 def looks_like_nik(text: str) -> bool:
     """A run of 16 digits (with separators) somewhere in the text: treat the message as carrying a NIK."""
-    return bool(re.search(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)", text))
+    return bool(_NIK_RUN.search(text))
+
+
+def mask_niks(text: str) -> str:
+    """Every run of 16 digits (a NIK, or a card number) replaced, e.g. before a message is relayed to staff."""
+    return _NIK_RUN.sub(NIK_MASK, text)
 
 
 def hash_nik(nik: str, pepper: str) -> str:

@@ -31,7 +31,7 @@ from handlers.identity import (
     mask_phone,
     normalize_phone,
 )
-from handlers.menu import show_menu
+from handlers.menu import contact_button, show_menu
 from handlers.roles import Channel
 from handlers.router import GO, Routes, escape
 from storage.models import LinkLock
@@ -347,9 +347,10 @@ async def _failure(ctx: Context, phone: str | None, message: str) -> None:
         _say_locked(ctx, lock)
         return
     left = config.max_link_failures - lock.failures
+    contact = contact_button(ctx)  # after a failure, a person can help (issue 8)
     ctx.say(
         message + "\n" + t.ngettext("Sisa {n} percobaan.", "Sisa {n} percobaan.", left).format(n=left),
-        _cancel_row(ctx),
+        rows(*_cancel_row(ctx)[0], *((contact,) if contact else ()), per_row=2),
     )
 
 

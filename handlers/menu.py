@@ -28,8 +28,14 @@ def menu_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
         Button(t.gettext("Cek syarat peserta"), GO, "syarat"),
         Button(t.gettext("Cek link / penipuan"), GO, "ceklink"),
         Button(t.gettext("Pengaturan"), GO, "pengaturan"),
+        *((contact,) if (contact := contact_button(ctx)) else ()),  # the 10th entry: a person (issue 8)
         per_row=2,
     )
+
+
+def contact_button(ctx: Context) -> Button | None:
+    """"Hubungi petugas": the hand-off to a person (handlers/handoff.py), when a support group is configured."""
+    return Button(ctx.t.gettext("Hubungi petugas"), GO, "petugas") if ctx.config.handoff.enabled else None
 
 
 def show_menu(ctx: Context, intro: str | None = None) -> None:
@@ -70,6 +76,7 @@ async def help_(ctx: Context) -> None:
         t.gettext("/bahasa: ganti bahasa"),
         t.gettext("/berhenti, /mulai: hentikan atau mulai lagi pengumuman"),
         t.gettext("/putuskan: putuskan chat ini dari akun Anda"),
+        *([t.gettext("/petugas: tanya langsung kepada petugas")] if ctx.config.handoff.enabled else []),
         "",
         t.gettext("Tidak perlu mengetik perintah: cukup tekan tombol."),
     ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from handlers.api import Event, EventKind, Outgoing, Reply
 from handlers.context import Context, Services, Step
 from handlers.i18n import normalize_locale, translator
+from handlers.identity import looks_like_nik
 from handlers.roles import Role
 from storage import StorageError
 
@@ -86,6 +87,8 @@ class Fallbacks:
     unsupported: Handler
     document: Handler
     group: Callable[[Event], Reply]
+    # The support group (issue 8): handles a group's event when it is the desk's (else None: `group` answers).
+    desk: Callable[[Router, Event], Awaitable[Outgoing | None]] | None = None
 
 
 class Router:
@@ -125,12 +128,14 @@ class Router:
 
     async def _handle(self, event: Event) -> Outgoing:
         if not event.private:
-            return Outgoing(replies=[self.fallbacks.group(event)])
+            desk = await self.fallbacks.desk(self, event) if self.fallbacks.desk is not None else None
+            return desk if desk is not None else Outgoing(replies=[self.fallbacks.group(event)])
         try:
             snapshot = await self.services.storage.chats.snapshot(event.channel.value, event.chat_id, event.user_id)
         except StorageError:
             log.exception("storage unavailable")
-            return Outgoing(replies=[_busy(event)])
+            # A NIK typed while the database is away still leaves the chat history.
+            return Outgoing(replies=[_busy(event)], forget_incoming=looks_like_nik(event.text))
         role = self.role_of(event, snapshot.granted_role)
         ctx = Context(event=event, services=self.services, snapshot=snapshot, role=role)
         try:
@@ -138,6 +143,7 @@ class Router:
         except StorageError:
             log.exception("storage failed while handling %s", event.kind)
             ctx.out.replies[:] = [_busy(event, ctx.chat.locale)]
+            ctx.out.forget_incoming = ctx.out.forget_incoming or looks_like_nik(event.text)
         except Exception:
             log.exception("handler failed on %s %s", event.kind, event.command or event.action)
             t = ctx.t
@@ -190,7 +196,7 @@ class Router:
         word = text.lstrip("/").lower()
         # Bare command words ("menu", "hasil") work like commands; in a step only the escape words do,
         # so a keyword typed into a search is not taken for a command.
-        if word in ESCAPE_WORDS or (ctx.step is None and word in self.commands):
+        if word in ESCAPE_WORDS or (ctx.step in (None, Step.MENU_MISSED) and word in self.commands):
             await ctx.end_step()
             if await self.run_command(ctx, ESCAPE_WORDS.get(word, word)):
                 return

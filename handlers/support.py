@@ -32,6 +32,7 @@ ACCESS_LIMIT = 20
 MIN_REASON = 3
 
 _NUMERIC = re.compile(r"^[+(]?\d[\d\-().]*$")
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
 _INTERNAL = re.compile(r"^(akun|account|chat):(\d{1,12})$", re.IGNORECASE)
 CHANNEL_LABELS = {Channel.TELEGRAM.value: "Telegram", Channel.WHATSAPP.value: "WhatsApp",
                   Channel.CONSOLE.value: "Terminal"}
@@ -157,7 +158,7 @@ async def _target_and_reason(ctx: Context, usage: str) -> tuple[str, str] | None
     if len(reason) < MIN_REASON:
         ctx.say(t.gettext("Tuliskan alasannya setelah nomor (dicatat di log audit), contoh:") + " " + usage)
         return None
-    return target, reason
+    return target, _SIXTEEN_DIGITS.sub("[16 digit]", reason)  # a NIK or card typed into the reason is not kept
 
 
 def _usage(t: Translator, command: str) -> str:

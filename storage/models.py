@@ -275,3 +275,116 @@ class PersonState:
     standings: tuple[WaveStanding, ...]
     locks: tuple[tuple[str, LinkLock], ...]  # (key, lock) for 'phone:...' and 'chat:<id>' keys with failures
     deliveries: tuple[DeliveryView, ...]
+
+
+# --- the hand-off to support staff: tickets and their messages (issue 8) ---------------------------------------
+
+
+class TicketState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Direction(StrEnum):
+    IN = "in"  # the applicant to staff (posted in the ticket's topic)
+    OUT = "out"  # staff to the applicant (queued in the outbox)
+    NOTE = "note"  # the bot to staff (posted in the topic): media it cannot relay, the rating, a recreated topic
+
+
+class PostKind(StrEnum):
+    TEXT = "text"  # plain text, NIKs masked: the desk escapes it
+    PHOTO = "photo"  # a platform file id, with a caption
+    DOCUMENT = "document"
+    NOTE = "note"  # the bot's own words for staff, already HTML
+    CLOSE = "close"  # the ticket closed: its note (may be empty) is posted, then the topic is closed
+
+
+class PostState(StrEnum):
+    QUEUED = "queued"  # waiting for the desk to post it in the topic
+    POSTED = "posted"
+    FAILED = "failed"  # the group refused it for good (e.g. a file id it does not know)
+    REFUSED = "refused"  # the applicant was flooding: kept, never relayed
+    SENT = "sent"  # staff to applicant: handed to the outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    chat_id: int
+    account_id: int | None
+    state: TicketState
+    label: str  # how staff name it: a masked phone number (never the NIK)
+    opened_at: datetime
+    waiting_since: datetime | None  # the applicant's first message not answered yet
+    first_reply_at: datetime | None
+    assignee: str | None  # the staff member who answered first
+    topic_id: int | None  # the forum topic (message_thread_id) in the support group, once created
+    closed_at: datetime | None
+    closed_by: str | None
+    rating: int | None  # 1-5, given by the applicant after closing
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is TicketState.OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class TicketMessage:
+    id: int
+    ticket_id: int
+    at: datetime
+    direction: Direction
+    author: str
+    kind: PostKind
+    body: str
+    file_id: str | None
+    file_name: str | None
+    file_size: int | None
+    state: PostState
+
+
+@dataclass(frozen=True, slots=True)
+class TicketInput:
+    """What an applicant sent, NIKs already masked: text, or a file by its platform id with a caption."""
+
+    kind: PostKind
+    body: str
+    file_id: str | None = None
+    file_name: str | None = None
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    message_id: int
+    refused: bool  # over the flood limit: kept, not relayed
+    first_refusal: bool  # the first refusal in the window: the applicant is told (once, not per message)
+    previous_at: datetime | None  # the applicant's previous relayed message, if any
+
+
+@dataclass(frozen=True, slots=True)
+class DeskBatch:
+    """A ticket claimed by a desk worker, with its messages to post in order."""
+
+    ticket: Ticket
+    messages: tuple[TicketMessage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLoad:
+    staff: str
+    open: int  # open tickets they answered first
+    closed: int  # tickets they answered first, closed since the summary's start
+    rating: float | None  # average rating of those closed tickets
+    ratings: int
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSummary:
+    open: int
+    waiting: int  # open with an applicant message not answered yet
+    oldest: tuple[Ticket, ...]  # open tickets, oldest first (a page of them)
+    oldest_wait: datetime | None  # the earliest `waiting_since` of the open tickets
+    queued_posts: int  # messages waiting to be posted in the support group
+    staff: tuple[StaffLoad, ...]
+    desk_removed_at: datetime | None  # the bot was removed from the support group then, and not added back

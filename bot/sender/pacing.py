@@ -1,7 +1,7 @@
 """Pacing of the broadcast path: a token bucket per channel and a minimum spacing per chat.
 
 The bucket refills at `rate / (1 + guard)` and holds at most `rate * guard / (1 + guard)` tokens (at least one),
-so that in any one-second window at most `rate` messages start, with `guard` (3 %) of slack for network jitter
+so that in any one-second window at most `rate` messages start, with `guard` (5 %) of slack for network jitter
 between us and the platform's counter. A 429 pauses the bucket for `retry_after`: only this channel's
 broadcast path waits; applicants' answers go through the channel's own Bot and are never queued here.
 """
@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable
 
-PACING_GUARD = 0.03
+PACING_GUARD = 0.05
 PRUNE_AT = 10_000  # forget chats whose spacing has passed once this many are remembered
 
 Clock = Callable[[], float]
@@ -55,7 +55,7 @@ class TokenBucket:
         self._fill(now)
         if now < self.paused_until:
             return 0
-        n = int(min(most, math.floor(self._tokens)))
+        n = most if math.isinf(self._tokens) else int(min(most, math.floor(self._tokens)))
         self._tokens -= n
         return n
 

@@ -56,7 +56,6 @@ class SenderStats:
     blocked: int = 0
     skipped: int = 0  # opted out or unlinked after queueing
     recovered: int = 0  # stale 'sending' deliveries put back (ambiguous: in flight when a sender died)
-    started_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -143,37 +142,43 @@ class Sender:
     async def _dispatch(self, lane: Lane, stop: asyncio.Event) -> None:
         if not await self._start(lane, stop):
             return
-        channel = lane.transport.channel.value
         while not stop.is_set():
-            free = self.concurrency - lane.in_flight
-            if free <= 0:
-                self._slot_freed.clear()
-                await _wait(self._slot_freed, stop, IDLE_POLL)
-                continue
-            tokens = await lane.bucket.acquire(min(free, MAX_BATCH), stop)
-            if not tokens:
-                break
             try:
-                claims = await self.storage.outbox.claim(channel, tokens, self.clock())
-            except StorageError:
-                log.exception("claiming deliveries failed")
-                claims = []
-            lane.bucket.give_back(tokens - len(claims))
-            if not claims:
+                await self._dispatch_round(lane, stop)
+            except Exception:  # a bug must not stop the other channels' lanes, nor this one for good
+                log.exception("%s sender lane failed; going on", lane.transport.channel)
                 await _wait(None, stop, IDLE_POLL)
+
+    async def _dispatch_round(self, lane: Lane, stop: asyncio.Event) -> None:
+        """Claim as many ready deliveries as there are tokens and free slots, and start sending them."""
+        free = self.concurrency - lane.in_flight
+        if free <= 0:
+            self._slot_freed.clear()
+            await _wait(self._slot_freed, stop, IDLE_POLL)
+            return
+        tokens = await lane.bucket.acquire(min(free, MAX_BATCH), stop)
+        if not tokens:
+            return
+        try:
+            claims = await self.storage.outbox.claim(lane.transport.channel.value, tokens, self.clock())
+        except StorageError:
+            log.exception("claiming deliveries failed")
+            claims = []
+        lane.bucket.give_back(tokens - len(claims))
+        if not claims:
+            await _wait(None, stop, IDLE_POLL)
+            return
+        for claim in claims:
+            wait = lane.spacing.wait_for(claim.chat.external_id)
+            if wait > 0:  # this chat had a message less than a second ago: later, untried
+                lane.bucket.give_back(1)
+                await self._record(self.storage.outbox.release, claim.id, self.clock() + timedelta(seconds=wait + 1))
                 continue
-            for claim in claims:
-                wait = lane.spacing.wait_for(claim.chat.external_id)
-                if wait > 0:  # this chat had a message less than a second ago: later, untried
-                    lane.bucket.give_back(1)
-                    await self._record(self.storage.outbox.release, claim.id,
-                                       self.clock() + timedelta(seconds=wait + 1))
-                    continue
-                lane.spacing.note(claim.chat.external_id)
-                lane.in_flight += 1
-                task = asyncio.create_task(self._send(lane, claim))
-                lane.tasks.add(task)
-                task.add_done_callback(lane.tasks.discard)
+            lane.spacing.note(claim.chat.external_id)
+            lane.in_flight += 1
+            task = asyncio.create_task(self._send(lane, claim))
+            lane.tasks.add(task)
+            task.add_done_callback(lane.tasks.discard)
 
     async def _send(self, lane: Lane, claim: Claim) -> None:
         outbox = self.storage.outbox

@@ -25,10 +25,11 @@ from starlette.routing import Route
 from bot.app import App
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
-from bot.metrics import Metrics, gauge
+from bot.metrics import Metrics, gauge, ticket_gauges
 from bot.web.queue import DEFAULT_MAX_PENDING, DEFAULT_WORKERS, KeyedQueue
 from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, same_secret, valid_signature
 from handlers.api import Event, EventKind
+from handlers.handoff import STAFF_PERIOD as TICKET_PERIOD
 from handlers.router import GO, Router
 from storage import StorageError
 from storage.interface import ChatTurns
@@ -178,13 +179,18 @@ class Web:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             self.metrics.webhooks.inc("telegram", "malformed")
             return PlainTextResponse("bad request", status_code=400)
+        from telegram import Update
+
+        try:
+            update = Update.de_json(data, self.telegram.bot)
+        except Exception as exc:  # a shape python-telegram-bot cannot read (no date, no chat, a wrong type)
+            self.metrics.webhooks.inc("telegram", "malformed")
+            log.warning("Telegram webhook: update %s cannot be read (%s)", data["update_id"], type(exc).__name__)
+            return PlainTextResponse("bad request", status_code=400)
         if not await self.app.storage.webhooks.first_seen("telegram", str(data["update_id"]), self.clock()):
             self.metrics.webhooks.inc("telegram", "duplicate")
             return PlainTextResponse("ok")
-        from telegram import Update
-
         self.metrics.webhooks.inc("telegram", "accepted")
-        update = Update.de_json(data, self.telegram.bot)
         await self._take_turn(update)
         await self.telegram.update_queue.put(update)
         return PlainTextResponse("ok")
@@ -276,6 +282,12 @@ class Web:
             states = {"pending": 0, "sent": 0, "failed": 0, "blocked": 0} | counts.deliveries
             lines += gauge("prakerja_outbox_deliveries", "Outbox deliveries by state.",
                            {(state,): n for state, n in states.items()}, ("state",))
+        try:  # the hand-off to support staff (issue 8): the figures of /tiket
+            tickets = await self.app.storage.tickets.summary(self.clock() - TICKET_PERIOD, 0)
+        except StorageError:
+            log.exception("metrics: tickets unreadable")
+        else:
+            lines += ticket_gauges(tickets, self.clock())
         return Response("\n".join(lines) + "\n", media_type=METRICS_CONTENT_TYPE)
 
 

@@ -115,6 +115,11 @@ async def serve(settings: Settings) -> int:
     try:
         web = build_web(app, settings)
         web.workers.append(sender_worker(app, settings, web))
+        from bot.channels.telegram.topics import support_desk
+
+        desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
+        if desk is not None:
+            web.workers.append(desk)
         config = uvicorn.Config(web.starlette, host=settings.host, port=settings.port, lifespan="on",
                                 access_log=False, log_level=settings.log_level.lower(), log_config=None)
         server = uvicorn.Server(config)

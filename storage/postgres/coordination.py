@@ -9,6 +9,8 @@ one, so tickets follow the platform's order even when consecutive updates reach 
 takes the chat's advisory lock (session level, on a connection it binds to the task: every statement of the
 handling runs on it) and handles ticket N only once N-1 is served; if N-1 is not served within `TURN_WAIT_S` (its
 process died after answering 200), the turn goes on without it. Other chats run in parallel: the lock is per chat.
+A waiting update holds no connection: it sleeps until a NOTIFY says its chat's turn moved (sent only when a later
+ticket was issued), looking again at least every `TURN_RECHECK_S` in case a notification was missed.
 
 Rate budget (the platform's rate holds for the sum of all senders): a token bucket row per channel, refilled
 from the database's clock and taken from in one atomic UPDATE, so senders on several machines share one budget
@@ -18,12 +20,12 @@ without trusting each other's clocks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-import asyncpg
 
 from storage.postgres.database import DATABASE_ERRORS, Database
 from storage.sqlite.database import StorageError
@@ -31,7 +33,8 @@ from storage.sqlite.database import StorageError
 log = logging.getLogger(__name__)
 
 TURN_WAIT_S = 10.0  # longer than any handling: a predecessor not served by then is taken as lost
-TURN_POLL_S = (0.002, 0.05)  # first and longest pause between looks at whose turn it is
+TURN_RECHECK_S = 0.5  # a waiting update looks at its chat's turn at least this often (NOTIFY wakes it sooner)
+TURNS_CHANNEL = "prakerja_turns"  # NOTIFY channel; the payload is "<channel>:<chat>" of a served turn
 
 
 class ChatTurns:
@@ -39,6 +42,8 @@ class ChatTurns:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._waiting: dict[str, set[asyncio.Event]] = {}  # "<channel>:<chat>" -> its waiters in this process
+        self._listening = False
 
     async def take(self, channel: str, chat: str) -> int | None:
         """The chat's next ticket (1, 2, ...): call before acknowledging the update to the platform."""
@@ -51,45 +56,76 @@ class ChatTurns:
     @asynccontextmanager
     async def hold(self, channel: str, chat: str, ticket: int | None = None) -> AsyncIterator[None]:
         """Hold the chat's lock, after the updates with earlier tickets, for the block (`ticket` None: lock only)."""
+        if ticket is not None:
+            await self._wait_turn(channel, chat, ticket)  # holds no connection meanwhile
+        key = lock_key(f"{channel}:{chat}")
         async with self._db.bind() as conn:
             try:
-                key = await self._wait_turn(conn, channel, chat, ticket)
+                # Ticket N-1 is served, but its process may still be between recording that and unlocking.
+                await conn.execute("SELECT pg_advisory_lock($1)", key)
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
             try:
                 yield
             finally:
                 try:
-                    if ticket is not None:
+                    if ticket is not None:  # and wake the next ticket's process, if one was issued
                         await conn.execute(
-                            "UPDATE chat_turns SET served = greatest(served, $3), served_at = now()"
-                            " WHERE channel = $1 AND chat = $2", channel, chat, ticket,
+                            "WITH t AS (UPDATE chat_turns SET served = greatest(served, $3), served_at = now()"
+                            " WHERE channel = $1 AND chat = $2 RETURNING issued)"
+                            " SELECT pg_notify($4, $1 || ':' || $2) FROM t WHERE t.issued > $3",
+                            channel, chat, ticket, TURNS_CHANNEL,
                         )
                 finally:
                     # If this fails the connection is broken: the server ends its session and so the lock.
                     await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
-    @staticmethod
-    async def _wait_turn(conn: asyncpg.Connection, channel: str, chat: str, ticket: int | None) -> int:
-        """Take the chat's advisory lock once the ticket before `ticket` is served; the lock's key."""
-        key = int(await conn.fetchval("SELECT hashtextextended($1, 0)", f"{channel}:{chat}"))
-        deadline = time.monotonic() + TURN_WAIT_S
-        pause = TURN_POLL_S[0]
-        while True:
-            await conn.execute("SELECT pg_advisory_lock($1)", key)
-            if ticket is None:
-                return key
-            served = await conn.fetchval("SELECT served FROM chat_turns WHERE channel = $1 AND chat = $2",
-                                         channel, chat)
-            if served is None or served >= ticket - 1:
-                return key
-            if time.monotonic() > deadline:
-                log.warning("chat %s:%s: update %d waited %.0f s for update %d, which was lost; going on",
-                            channel, chat, ticket, TURN_WAIT_S, served + 1)
-                return key
-            await conn.execute("SELECT pg_advisory_unlock($1)", key)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, TURN_POLL_S[1])
+    async def _wait_turn(self, channel: str, chat: str, ticket: int) -> None:
+        """Return once the ticket before `ticket` is served (or was lost: waited `TURN_WAIT_S` for)."""
+        name = f"{channel}:{chat}"
+        woken = asyncio.Event()
+        self._waiting.setdefault(name, set()).add(woken)
+        try:
+            await self._listen()
+            deadline = time.monotonic() + TURN_WAIT_S
+            while True:
+                woken.clear()  # before looking: a NOTIFY from now on wakes the wait below
+                served = await self._db.fetchval(
+                    "SELECT served FROM chat_turns WHERE channel = $1 AND chat = $2", (channel, chat)
+                )
+                if served is None or served >= ticket - 1:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.warning("chat %s: update %d waited %.0f s for update %d, which was lost; going on",
+                                name, ticket, TURN_WAIT_S, served + 1)
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(left, TURN_RECHECK_S)):
+                        await woken.wait()
+        finally:
+            waiters = self._waiting[name]
+            waiters.discard(woken)
+            if not waiters:
+                del self._waiting[name]
+
+    async def _listen(self) -> None:
+        if not self._listening:
+            self._listening = True  # one listener, however many updates wait for their first turn at once
+            try:
+                await self._db.listen(TURNS_CHANNEL, self._notified)
+            except StorageError as exc:  # waiting still works, by looking every TURN_RECHECK_S
+                self._listening = False
+                log.warning("no notifications of chat turns (%s): polling", exc)
+
+    def _notified(self, name: str) -> None:
+        for woken in self._waiting.get(name, ()):
+            woken.set()
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for `pg_advisory_lock` (two names sharing one only serialise each other)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 class RateBudget:
@@ -111,11 +147,14 @@ class RateBudget:
         """Take up to `most` whole tokens; (tokens taken, seconds to wait before asking again when none)."""
         await self._ensure(channel)
         row = await self._db.fetchone(
+            # now() is when this statement started: if it waited for another sender's take, that one may have
+            # stamped a later time, and the refill must not count the time between twice.
             "WITH s AS (SELECT least($4::float8, tokens + greatest(extract(epoch FROM now() - updated_at)::float8,"
             "  0) * $3::float8) AS avail, paused_until FROM rate_budget WHERE channel = $1 FOR UPDATE),"
             " g AS (SELECT avail, paused_until, CASE WHEN paused_until > now() THEN 0"
             "  ELSE least($2::int, floor(avail)::int) END AS n FROM s)"
-            " UPDATE rate_budget b SET tokens = g.avail - g.n, updated_at = now() FROM g WHERE b.channel = $1"
+            " UPDATE rate_budget b SET tokens = g.avail - g.n, updated_at = greatest(b.updated_at, now()) FROM g"
+            " WHERE b.channel = $1"
             " RETURNING g.n, g.avail, greatest(extract(epoch FROM g.paused_until - now())::float8, 0) AS paused",
             (channel, most, rate, capacity),
         )

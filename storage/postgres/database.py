@@ -13,9 +13,10 @@ Several `serve` and `sender` processes share one database. Three things make tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
@@ -76,6 +77,8 @@ class Database:
         self.url = url
         self.hops = 0
         self._bound: ContextVar[asyncpg.Connection | None] = ContextVar(f"pg-bound-{id(self)}", default=None)
+        self._listener: asyncpg.Connection | None = None
+        self._listening = asyncio.Lock()
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Database:
@@ -93,7 +96,20 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
         await self.pool.close()
+
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Call `callback(payload)` for each NOTIFY on `channel`, on a connection of its own (outside the pool:
+        a pooled connection is reset when released, which would end the LISTEN). Idempotent per channel."""
+        async with self._listening:
+            if self._listener is None or self._listener.is_closed():
+                try:
+                    self._listener = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT_S)
+                except (*DATABASE_ERRORS, ValueError) as exc:
+                    raise StorageError(str(exc)) from exc
+            await self._listener.add_listener(channel, lambda _conn, _pid, _channel, payload: callback(payload))
 
     async def _migrate(self) -> None:
         scripts = sorted(
@@ -161,33 +177,25 @@ class Database:
                 raise StorageError(str(exc)) from exc
 
     # --- single statements ----------------------------------------------------------------------------------
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def _run(self, method: str, sql: str, params: Sequence[Any]) -> Any:
         self.hops += 1
         async with self.connection() as conn:
             try:
-                return _rowcount(await conn.execute(sql, *params))
+                return await getattr(conn, method)(sql, *params)
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return _rowcount(await self._run("execute", sql, params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        self.hops += 1
-        async with self.connection() as conn:
-            try:
-                return list(await conn.fetch(sql, *params))
-            except DATABASE_ERRORS as exc:
-                raise StorageError(str(exc)) from exc
+        return list(await self._run("fetch", sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        self.hops += 1
-        async with self.connection() as conn:
-            try:
-                return await conn.fetchrow(sql, *params)
-            except DATABASE_ERRORS as exc:
-                raise StorageError(str(exc)) from exc
+        return await self._run("fetchrow", sql, params)  # type: ignore[no-any-return]
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return row[0] if row is not None else None
+        return await self._run("fetchval", sql, params)
 
 
 def _safe(url: str) -> str:

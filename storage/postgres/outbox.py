@@ -220,8 +220,9 @@ class OutboxRepository:
             await audit(tx, actor, role, "publish", f"wave:{wave}", f"broadcast:{row['id']}")
         return _broadcast(row), published > 0
 
-    async def notice(self, chat_id: int, body: str, created_by: str) -> int:
-        """Queue one personal message to a chat (sent even if it opted out of announcements)."""
+    async def notice(self, chat_id: int, body: str, created_by: str, account_id: int | None = None) -> int:
+        """Queue one personal message to a chat (sent even if it opted out of announcements); `account_id` files
+        it under that account for support's look-up (e.g. the chat was just unlinked from it)."""
         now = now_utc()
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
@@ -232,8 +233,8 @@ class OutboxRepository:
             assert row is not None
             await tx.execute(
                 "INSERT INTO deliveries (broadcast_id, chat_id, person, channel, next_attempt_at)"
-                " SELECT $1, id, -id, channel, $2 FROM chats WHERE id = $3",
-                (row["id"], now, chat_id),
+                " SELECT $1, id, coalesce($2, -id), channel, $3 FROM chats WHERE id = $4",
+                (row["id"], account_id, now, chat_id),
             )
         return int(row["id"])
 
@@ -515,15 +516,13 @@ class OutboxRepository:
         )
         return [_broadcast(r) for r in rows]
 
-    async def for_chats(self, chat_ids: Sequence[int], limit: int) -> list[DeliveryView]:
-        """The last messages queued for these chats, newest first, with their delivery state."""
-        if not chat_ids:
-            return []
+    async def for_chats(self, chat_ids: Sequence[int], limit: int, account_id: int | None = None) -> list[DeliveryView]:
+        """The last messages queued for these chats (or for the account, on any chat), newest first."""
         rows = await self._db.fetchall(
             "SELECT d.*, b.kind, b.wave, b.body, b.state AS b_state FROM deliveries d"
-            " JOIN broadcasts b ON b.id = d.broadcast_id WHERE d.chat_id = ANY($1::bigint[])"
-            " ORDER BY d.id DESC LIMIT $2",
-            (list(chat_ids), limit),
+            " JOIN broadcasts b ON b.id = d.broadcast_id WHERE d.chat_id = ANY($1::bigint[]) OR d.person = $2"
+            " ORDER BY d.id DESC LIMIT $3",
+            (list(chat_ids), account_id if account_id is not None else 0, limit),
         )
         views = []
         for r in rows:

@@ -115,6 +115,16 @@ class StaffRepository:
         )
         return [(r["key"], LinkLock(r["failures"], r["locked_until"])) for r in rows]
 
+    async def chats_failing_with(self, phone: str) -> list[int]:
+        """Chats whose last failed link attempt was on this phone number (a failure stamps the chat's key and the
+        phone's key in one statement, with the same time): the chat a locked-out applicant used."""
+        rows = await self._db.fetchall(
+            "SELECT substr(c.key, 6) AS chat_id FROM link_attempts p JOIN link_attempts c"
+            " ON c.key LIKE 'chat:%' AND c.last_failure_at = p.last_failure_at WHERE p.key = $1",
+            (f"phone:{phone}",),
+        )
+        return [int(r["chat_id"]) for r in rows if str(r["chat_id"]).isdigit()]
+
     async def clear_locks(self, keys: Sequence[str], actor: str, role: str, subject: str, reason: str) -> int:
         """Clear lock-outs and failure counts; audited in the same transaction. How many keys had any."""
         async with self._db.transaction() as tx:

@@ -1,18 +1,22 @@
 """One aiosqlite connection in WAL mode, numbered migrations, and atomic units of work.
 
-aiosqlite runs every statement on one worker thread, so statements of concurrent chats would interleave inside
-each other's transactions. All access therefore goes through one asyncio lock: a `transaction()` holds it from
-BEGIN to COMMIT, a single statement holds it for one hop. Each `await` is a hop to the worker thread and back
-(about 0.1 ms), so repositories batch their reads; `hops` counts them for the benchmarks.
+aiosqlite runs every statement on one worker thread, in the order they were handed to it, so a statement of
+another chat handed over while a transaction is open would run inside that transaction. A `transaction()` therefore
+holds a lock from BEGIN to COMMIT, and single statements wait while one is open; otherwise single statements go to
+the worker thread at once, so that the statements of concurrent chats queue there back to back instead of taking
+turns through the event loop (each already runs alone, as its own autocommit transaction). Each `await` is a hop
+to the worker thread and back (about 0.1 ms), so repositories batch their reads; `hops` counts them for the
+benchmarks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -28,6 +32,21 @@ BUSY_TIMEOUT_MS = 5_000
 
 class StorageError(Exception):
     """The database could not do what was asked (locked, read-only, full disk); safe to show as 'try again'."""
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """SQLite's 'cannot do it now' errors -> StorageError: database is locked (busy_timeout passed), attempt to
+    write a readonly database, database or disk is full, disk I/O error, malformed file. Constraint violations
+    and SQL mistakes (IntegrityError, ProgrammingError) are bugs and stay what they are."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StorageError(str(exc)) from exc
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:
+            raise
+        raise StorageError(str(exc)) from exc
 
 
 def now_utc() -> datetime:
@@ -46,6 +65,16 @@ def from_db_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _read_only_hint(path: Path) -> str:
+    """Why a database cannot be prepared, when the reason is that it cannot be written."""
+    if str(path) == ":memory:":
+        return ""
+    for target in (path, path.parent):
+        if target.exists() and not os.access(target, os.W_OK):
+            return f" ({target} is read-only: the bot needs to write its database, its -wal and -shm files)"
+    return ""
+
+
 class Transaction:
     """Statements inside one BEGIN IMMEDIATE ... COMMIT; only valid inside `Database.transaction()`."""
 
@@ -54,12 +83,14 @@ class Transaction:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         self._db.hops += 1
-        cursor = await self._db.connection.execute(sql, params)
+        with _unavailable():
+            cursor = await self._db.connection.execute(sql, params)
         return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         self._db.hops += 1
-        return list(await self._db.connection.execute_fetchall(sql, params))
+        with _unavailable():
+            return list(await self._db.connection.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
@@ -67,7 +98,8 @@ class Transaction:
 
     async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
         self._db.hops += 1
-        await self._db.connection.executemany(sql, params)
+        with _unavailable():
+            await self._db.connection.executemany(sql, params)
 
 
 class Database:
@@ -75,7 +107,9 @@ class Database:
         self.connection = connection
         self.path = path
         self.hops = 0
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one transaction at a time
+        self._no_transaction = asyncio.Event()  # set while no transaction is open: single statements may go
+        self._no_transaction.set()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -96,7 +130,7 @@ class Database:
             await db._migrate()
         except sqlite3.Error as exc:
             await connection.close()
-            raise StorageError(f"cannot prepare database {path}: {exc}") from exc
+            raise StorageError(f"cannot prepare database {path}: {exc}{_read_only_hint(path)}") from exc
         return db
 
     async def close(self) -> None:
@@ -121,27 +155,41 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._lock:
+            # Statements handed over before this point run before the BEGIN; later ones wait for the COMMIT.
+            self._no_transaction.clear()
             try:
                 self.hops += 1
-                await self.connection.execute("BEGIN IMMEDIATE")
-                yield Transaction(self)
-            except BaseException:
-                if self.connection.in_transaction:
-                    await self.connection.rollback()
-                raise
-            else:
-                self.hops += 1
-                await self.connection.commit()
+                with _unavailable():
+                    await self.connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Transaction(self)
+                    self.hops += 1
+                    with _unavailable():
+                        await self.connection.commit()
+                except BaseException:
+                    if self.connection.in_transaction:
+                        with suppress(sqlite3.Error):  # the error that brought us here is the one to report
+                            await self.connection.rollback()
+                    raise
+            finally:
+                self._no_transaction.set()
+
+    async def _outside_transactions(self) -> None:
+        """Return when no transaction is open; the caller hands its statement over before its next await."""
+        while not self._no_transaction.is_set():
+            await self._no_transaction.wait()
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self._lock:
-            self.hops += 1
+        await self._outside_transactions()
+        self.hops += 1
+        with _unavailable():
             cursor = await self.connection.execute(sql, params)
-            return cursor.rowcount
+        return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._lock:
-            self.hops += 1
+        await self._outside_transactions()
+        self.hops += 1
+        with _unavailable():
             return list(await self.connection.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:

@@ -10,9 +10,10 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import lru_cache
 from itertools import chain, islice
 from typing import NamedTuple
 
@@ -74,6 +75,8 @@ def _account(row: sqlite3.Row, prefix: str = "") -> Account:
 
 _ACCOUNT_COLUMNS = "a.id AS a_id, a.phone AS a_phone, a.name AS a_name, a.card_number AS a_card_number, " \
     "a.balance AS a_balance, a.balance_at AS a_balance_at"
+# The columns of `Account`, in its field order, for one json_array() in a subquery.
+_ACCOUNT_ARRAY = "a.id, a.phone, a.name, a.card_number, a.balance, a.balance_at"
 
 
 class ChatRepository:
@@ -81,25 +84,25 @@ class ChatRepository:
         self._db = db
 
     async def snapshot(self, channel: str, external_id: str, user_id: str | None) -> ChatSnapshot:
-        """Register the chat (or touch its last_seen) and read it with its conversation and account."""
+        """Register the chat (or touch its last_seen) and read it with its conversation and account: one round trip
+        (the upsert RETURNs the chat with its conversation, account and granted role from subqueries)."""
         now = to_db_time(now_utc())
-        await self._db.execute(
+        rows = await self._db.fetchall(
             "INSERT INTO chats (channel, external_id, user_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, external_id) DO UPDATE SET last_seen = excluded.last_seen,"
             " user_id = coalesce(excluded.user_id, chats.user_id),"
-            " blocked = 0",  # the user writes again: they can receive messages again (outbox 403 set it)
-            (channel, external_id, user_id, now, now),
+            " blocked = 0"  # the user writes again: they can receive messages again (outbox 403 set it)
+            " RETURNING *,"
+            " (SELECT json_array(cv.step, cv.payload) FROM conversations cv WHERE cv.chat_id = chats.id) AS cv,"
+            f" (SELECT json_array({_ACCOUNT_ARRAY}) FROM accounts a WHERE a.id = chats.account_id) AS account,"
+            " (SELECT g.role FROM granted_roles g WHERE g.channel = chats.channel AND g.user_id = ?) AS granted_role",
+            (channel, external_id, user_id, now, now, user_id),
         )
-        row = await self._db.fetchone(
-            f"SELECT ch.*, cv.step AS cv_step, cv.payload AS cv_payload, {_ACCOUNT_COLUMNS},"
-            " (SELECT g.role FROM granted_roles g WHERE g.channel = ch.channel AND g.user_id = ?) AS granted_role"
-            " FROM chats ch LEFT JOIN conversations cv ON cv.chat_id = ch.id"
-            " LEFT JOIN accounts a ON a.id = ch.account_id WHERE ch.channel = ? AND ch.external_id = ?",
-            (user_id, channel, external_id),
-        )
-        assert row is not None  # just inserted
-        conversation = Conversation(row["cv_step"], row["cv_payload"]) if row["cv_step"] else None
-        account = _account(row, "a_") if row["a_id"] is not None else None
+        row = rows[0]
+        conversation = Conversation(*json.loads(row["cv"])) if row["cv"] else None
+        account = Account(*json.loads(row["account"])) if row["account"] else None
+        if account is not None and account.balance_at is not None:
+            account = replace(account, balance_at=from_db_time(account.balance_at))  # type: ignore[arg-type]
         return ChatSnapshot(_chat(row), conversation, account, row["granted_role"])
 
     async def get(self, chat_id: int) -> Chat | None:
@@ -144,11 +147,10 @@ class ChatRepository:
         """Link the chat to the account; return the chat of the same channel that held the link before, if any."""
         now = to_db_time(now_utc())
         async with self._db.transaction() as tx:
-            me = await tx.fetchone("SELECT channel FROM chats WHERE id = ?", (chat_id,))
-            assert me is not None
             previous = await tx.fetchone(
-                "SELECT * FROM chats WHERE channel = ? AND account_id = ? AND id != ?",
-                (me["channel"], account_id, chat_id),
+                "SELECT p.* FROM chats p JOIN chats me ON me.id = ? AND p.channel = me.channel"
+                " WHERE p.account_id = ? AND p.id != me.id",
+                (chat_id, account_id),
             )
             if previous is not None:
                 await tx.execute("UPDATE chats SET account_id = NULL, linked_at = NULL WHERE id = ?", (previous["id"],))
@@ -246,8 +248,9 @@ class AccountRepository:
     async def _merge(self) -> ImportCounts:
         now = to_db_time(now_utc())
         async with self._db.transaction() as tx:
-            for schema in ("main", "temp"):  # the merge walks big indexes at random
-                await tx.execute(f"PRAGMA {schema}.cache_size = {_IMPORT_CACHE_KIB}")
+            previous = await tx.fetchone("PRAGMA cache_size")
+            assert previous is not None
+            await tx.execute(f"PRAGMA cache_size = {_IMPORT_CACHE_KIB}")  # the merge walks big indexes at random
             try:
                 clashes = await tx.fetchall(
                     f"SELECT s.line, count(*) OVER () AS total FROM {_STAGE} s"
@@ -259,14 +262,22 @@ class AccountRepository:
                     raise ImportConflict([r["line"] for r in clashes], clashes[0]["total"])
                 counts = await self._plan(tx)
                 await tx.execute(f"INSERT OR IGNORE INTO waves (number) SELECT DISTINCT wave FROM {_PLAN}")
-                await self._upsert_accounts(tx, now, counts["new_accounts"])
+                first_id = await self._upsert_accounts(tx, now, counts["new_account_rows"])
+                if first_id is not None:
+                    # Each new row made one account, in row order, with the next id: number them, no look-ups.
+                    await tx.execute(
+                        "INSERT INTO wave_results (account_id, wave, result)"
+                        f" SELECT ? + row_number() OVER (ORDER BY seq), wave, result FROM {_PLAN}"
+                        " WHERE account_id IS NULL ORDER BY seq",
+                        (first_id - 1,),
+                    )
                 await tx.execute(
                     f"INSERT INTO wave_results (account_id, wave, result) SELECT account_id, wave, result FROM {_PLAN}"
-                    " WHERE result_state <> 1 ON CONFLICT (account_id, wave) DO UPDATE SET result = excluded.result"
+                    " WHERE account_id IS NOT NULL AND result_state <> 1"
+                    " ON CONFLICT (account_id, wave) DO UPDATE SET result = excluded.result"
                 )
             finally:
-                for schema in ("main", "temp"):
-                    await tx.execute(f"PRAGMA {schema}.cache_size = {_DEFAULT_CACHE_KIB}")
+                await tx.execute(f"PRAGMA cache_size = {int(previous[0])}")
                 await tx.execute(f"DROP TABLE IF EXISTS {_PLAN}")
         new, unchanged = int(counts["new"]), int(counts["unchanged"])
         return ImportCounts(new=new, updated=int(counts["total"]) - new - unchanged, unchanged=unchanged)
@@ -294,13 +305,15 @@ class AccountRepository:
         counts = await tx.fetchone(
             "SELECT count(*) AS total, coalesce(sum(result_state = 0), 0) AS new,"
             " coalesce(sum(account_same AND result_state = 1), 0) AS unchanged,"
-            f" coalesce(sum(account_id IS NULL), 0) AS new_accounts FROM {_PLAN}"
+            f" coalesce(sum(account_id IS NULL), 0) AS new_account_rows FROM {_PLAN}"
         )
         assert counts is not None
         return counts
 
     @staticmethod
-    async def _upsert_accounts(tx: Transaction, now: str | None, new_rows: int) -> None:
+    async def _upsert_accounts(tx: Transaction, now: str | None, new_rows: int) -> int | None:
+        """Update the accounts that change, insert the new ones. Returns the first new id when the new rows made
+        one account each, in row order (then they need no look-up); else their ids are filled in the plan."""
         # Rows of one account agree on phone and name (the validator sees to it); card and balance come from the
         # row that has them (its lolos row) and are kept when no row has them.
         await tx.execute(
@@ -314,9 +327,9 @@ class AccountRepository:
             {"now": now},
         )
         if not new_rows:
-            return
-        base = await tx.fetchone("SELECT coalesce(max(id), 0) AS id FROM accounts")
-        assert base is not None
+            return None
+        before = await tx.fetchone("SELECT coalesce(max(id), 0) AS id FROM accounts")
+        assert before is not None
         await tx.execute(
             "INSERT INTO accounts (nik_hash, phone, name, card_number, balance, balance_at, updated_at)"
             " SELECT nik_hash, phone, name, card_number, balance,"
@@ -326,20 +339,16 @@ class AccountRepository:
             " balance_at = coalesce(excluded.balance_at, balance_at)",
             {"now": now},
         )
-        top = await tx.fetchone("SELECT max(id) AS id FROM accounts")
-        assert top is not None
-        if top["id"] - base["id"] == new_rows:
-            # Each new row made one account, in row order, with the next id: number them instead of looking up.
-            await tx.execute(
-                f"UPDATE {_PLAN} SET account_id = ? + k.n FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS n"
-                f" FROM {_PLAN} WHERE account_id IS NULL) AS k WHERE {_PLAN}.seq = k.seq",
-                (base["id"],),
-            )
-        else:  # a new NIK on several rows (several waves)
-            await tx.execute(
-                f"UPDATE {_PLAN} SET account_id = (SELECT a.id FROM accounts a WHERE a.nik_hash = {_PLAN}.nik_hash)"
-                " WHERE account_id IS NULL"
-            )
+        after = await tx.fetchone("SELECT max(id) AS id FROM accounts")
+        assert after is not None
+        if after["id"] - before["id"] == new_rows:  # ids are max(id) + 1 in SQLite: one per row, in order
+            return int(before["id"]) + 1
+        # A new NIK on several rows (several waves): look the ids up.
+        await tx.execute(
+            f"UPDATE {_PLAN} SET account_id = (SELECT a.id FROM accounts a WHERE a.nik_hash = {_PLAN}.nik_hash)"
+            " WHERE account_id IS NULL"
+        )
+        return None
 
 
 class ImportRow(NamedTuple):
@@ -375,11 +384,10 @@ _STAGE_TABLE = (
 )
 _SQLITE_MAX_VARIABLES = 32_766  # SQLITE_MAX_VARIABLE_NUMBER's default since SQLite 3.32
 _STAGE_ROWS = _SQLITE_MAX_VARIABLES // len(ImportRow._fields)  # rows per INSERT: one statement, one hop
-_IMPORT_CACHE_KIB = -262_144  # 256 MiB page cache while merging (negative: KiB), back to the default after
-_DEFAULT_CACHE_KIB = -2_000
+_IMPORT_CACHE_KIB = -262_144  # 256 MiB page cache while merging (negative: KiB), back to what it was after
 
 
-@cache
+@lru_cache(maxsize=2)  # the full chunk and the last one
 def _stage_sql(count: int) -> str:
     row = "(" + ", ".join("?" * len(ImportRow._fields)) + ")"
     return f"INSERT INTO {_STAGE} VALUES " + ", ".join([row] * count)

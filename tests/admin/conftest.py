@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import App
 from bot.demo import DEMO_PEPPER, applicants
@@ -23,24 +21,18 @@ from storage import ImportRow
 from storage.models import WaveResult
 from tests.auxil.driver import ChatDriver
 from tests.auxil.fake_bot_api import FakeBotApi
+from tests.telegram import conftest as telegram_fixtures
+
+# Fixtures shared with the Telegram tests: the fake Bot API server, the real Application, quiet PTB warnings.
+api = telegram_fixtures.api
+_quiet_retry_after_warning = telegram_fixtures._quiet_retry_after_warning
+tg_settings = telegram_fixtures.tg_settings
+application = telegram_fixtures.application  # the channel's real PTB Application (answers applicants)
 
 ADMIN_ID = "9000001"
 SUPPORT_ID = "9000002"
 NEW_WAVE = 7  # a wave the demo data does not use: unpublished, results decided
 FAST = 1000.0  # messages per second for tests that are not about the rate
-
-
-@pytest.fixture(autouse=True)
-def _quiet_retry_after_warning() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*retry_after.*", category=PTBDeprecationWarning)
-        yield
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as server:
-        yield server
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from telegram.ext import Application
 
 from bot.app import App
 from bot.sender import Sender
@@ -24,6 +27,7 @@ from tests.admin.conftest import (
 )
 from tests.auxil.driver import ChatDriver
 from tests.auxil.fake_bot_api import FakeBotApi
+from tests.telegram.user import TelegramUser
 
 
 async def broadcast(app: App, text: str, audience: Audience) -> int:
@@ -219,3 +223,33 @@ def busiest_second(times: list[float]) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
+
+
+async def test_a_429_on_the_broadcast_path_does_not_hold_up_answers(
+    app: App, api: FakeBotApi, application: Application, make_sender: Callable[..., Sender]
+) -> None:
+    """The broadcast pauses for retry_after; an applicant's command is answered at once all the same."""
+    members = await populate(app, 40)
+    api.too_many_requests(retry_after=5, method="sendMessage", chat_id=members[0].external_id, times=1)
+    await broadcast(app, "Pengumuman", Audience())
+    user = TelegramUser(application, api, user_id=1001)
+    stop = asyncio.Event()
+    sender = make_sender(rate=30)
+    task = asyncio.create_task(sender.run(stop))
+    try:
+        for _ in range(500):  # the 429 comes within a few tens of milliseconds
+            if any(c.status == 429 for c in api.calls):
+                break
+            await asyncio.sleep(0.01)
+        refused_at = time.monotonic()
+        await user.send("/start")
+        answered = time.monotonic()
+        assert "Asisten Prakerja" in user.text and answered - refused_at < 1.0
+        await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await task
+    assert sender.stats.throttled == 1
+    broadcast_after = [c for c in api.calls_to("sendMessage", ok=True)
+                       if str(c.chat_id) != "1001" and c.at > refused_at + 0.05]
+    assert broadcast_after == []  # the broadcast path waits out its 5 s

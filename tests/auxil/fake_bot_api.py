@@ -14,27 +14,39 @@ Usage (any HTTP client works; python-telegram-bot needs `base_url=api.base_url`,
 
 Updates for long polling: `api.push_update({...})` queues an update dict (update_id assigned if missing);
 getUpdates answers with the queue from `offset`, waiting up to its `timeout` (capped by `max_poll_wait`).
-Files: `api.add_file(file_id, b"...")` makes getFile and the download work.
+Files: `api.add_file(file_id, b"...")` makes getFile and the download work; `size=` makes getFile report another
+file_size (a 50 MB upload without 50 MB of test data).
 
 Faults (first matching rule wins; `times=None` = for ever; `method`/`chat_id` None = any):
     api.too_many_requests(retry_after=3, method="sendMessage", chat_id=42, times=1)   # 429 + parameters.retry_after
     api.server_error(status=502, times=2)                                            # 500 / 502
     api.blocked(chat_id=42)                        # 403 "Forbidden: bot was blocked by the user"
-    api.slow(0.5, method="sendMessage")            # answer normally, after a delay
+    api.slow(0.5, method="sendMessage")            # answer normally, after a delay (past the client's timeout: it
+                                                   #   times out, while the server still handles the call)
+    api.reset_connection(method="sendMessage")     # drop the connection without an answer (Call.status NO_ANSWER)
+    api.garbage(method="sendMessage")              # answer 200 with a body that is not JSON (Call.status GARBAGE)
     api.inject(status=400, description="Bad Request: chat not found", chat_id=7)     # anything else
     api.rate_limit(per_second=30, per_chat=1)      # 429 beyond a global (and/or per-chat) send rate
+    api.kicked(chat_id=-100123)                   # 403 "bot was kicked from the supergroup chat" for that chat
     api.clear_faults()
 
 Realism: results are Telegram-shaped (Message objects with message_id, chat, date, text, reply_markup), HTML
 text is checked like Telegram does (unknown tags, unbalanced tags: 400 "can't parse entities"), a text over
 4096 characters or empty gets 400, callback_data over 64 bytes gets 400 BUTTON_DATA_INVALID, an edit that
 changes nothing gets 400 "message is not modified". Form fields are JSON-decoded the way the Bot API does.
+
+Forum topics (the support desk, issue 8): createForumTopic registers a topic; a message with `message_thread_id`
+to a chat with topics must name a live one (else 400 "message thread not found"), and is stored with it.
+    api.topics[chat_id]                            # thread id -> Topic(name, closed, deleted)
+    api.delete_topic(chat_id, thread_id)           # a member deleted it
+    api.in_topic(chat_id, thread_id)               # the successful sends into that topic, in order
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import json
 import time
@@ -60,8 +72,21 @@ SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessa
 # Form fields that are plain strings even when they look like JSON ("123" as a text stays a string).
 _STRING_FIELDS = frozenset({"text", "caption", "url", "callback_query_id", "name", "parse_mode", "language_code",
                             "file_id", "secret_token", "description", "short_description", "photo", "document"})
+# Call.status of the faults that give no HTTP answer a client can read: the request was not handled.
+NO_ANSWER = 0  # the connection was dropped
+GARBAGE = 1  # an answer that is not JSON
+_GARBAGE_BODY = b"<html><body>upstream sent an invalid response</body></html>{\"ok\": tr"
+# uvicorn's connection transport of the request being answered (set by FakeBotApi._asgi), to drop it on a reset.
+_transport: contextvars.ContextVar[Any] = contextvars.ContextVar("fake_bot_api_transport", default=None)
 _HTML_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                         "tg-spoiler", "span", "blockquote", "tg-emoji"})
+
+
+@dataclass(slots=True)
+class Topic:
+    name: str
+    closed: bool = False
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +147,11 @@ class FakeBotApi:
         # Menus for one chat (scope BotCommandScopeChat): chat id -> setMyCommands list (admin helper, additive).
         self.chat_commands: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self.file_sizes: dict[str, int] = {}  # file_id -> the file_size getFile reports, when not len(content)
+        self.downloads: list[str] = []  # file paths downloaded, in order
         self.faults: list[Fault] = []
         self.webhook_url = ""
+        self.topics: dict[str, dict[int, Topic]] = {}  # forum topics per chat id (issue 8)
         self._limit: _RateLimit | None = None
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -136,10 +164,15 @@ class FakeBotApi:
 
     # --- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> FakeBotApi:
-        self._server = await LoopbackServer.start(Starlette(routes=[
+        self._app = Starlette(routes=[
             Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
             Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
-        ]))
+        ])
+
+        async def asgi(scope: Any, receive: Any, send: Any) -> None:  # a function: uvicorn detects ASGI 3 by it
+            await self._asgi(scope, receive, send)
+
+        self._server = await LoopbackServer.start(asgi)
         self.port = self._server.port
         return self
 
@@ -150,6 +183,14 @@ class FakeBotApi:
         async with self._changed:  # long polls return now
             self._changed.notify_all()
         await server.stop()
+
+    async def _asgi(self, scope: Any, receive: Any, send: Any) -> None:
+        """The outermost ASGI app: remembers the connection's transport (uvicorn's `send` is bound to it)."""
+        token = _transport.set(getattr(getattr(send, "__self__", None), "transport", None))
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            _transport.reset(token)
 
     async def __aenter__(self) -> FakeBotApi:
         return await self.start()
@@ -176,8 +217,10 @@ class FakeBotApi:
         task.add_done_callback(self._tasks.discard)
         return update["update_id"]
 
-    def add_file(self, file_id: str, content: bytes, file_name: str = "file.bin") -> None:
+    def add_file(self, file_id: str, content: bytes, file_name: str = "file.bin", *, size: int | None = None) -> None:
         self.files[file_id] = (f"documents/{file_id}/{file_name}", content)
+        if size is not None:
+            self.file_sizes[file_id] = size
 
     def inject(self, method: str | None = None, chat_id: int | str | None = None, *, status: int | None,
                description: str = "", retry_after: int | None = None, delay: float = 0.0,
@@ -196,6 +239,15 @@ class FakeBotApi:
         text = "Internal Server Error" if status == 500 else "Bad Gateway"
         return self.inject(method, chat_id, status=status, description=text, times=times)
 
+    def reset_connection(self, method: str | None = None, chat_id: int | str | None = None,
+                         times: int | None = 1) -> Fault:
+        """Drop the connection without answering (the client sees a reset / 'server disconnected')."""
+        return self.inject(method, chat_id, status=NO_ANSWER, description="connection reset", times=times)
+
+    def garbage(self, method: str | None = None, chat_id: int | str | None = None, times: int | None = 1) -> Fault:
+        """Answer 200 with a body that is not JSON (a broken proxy); the call is not handled."""
+        return self.inject(method, chat_id, status=GARBAGE, description="garbage JSON", times=times)
+
     def blocked(self, chat_id: int | str, method: str | None = None, times: int | None = None) -> Fault:
         return self.inject(method, chat_id, status=403, description="Forbidden: bot was blocked by the user",
                            times=times)
@@ -203,6 +255,17 @@ class FakeBotApi:
     def slow(self, seconds: float, method: str | None = None, chat_id: int | str | None = None,
              times: int | None = None) -> Fault:
         return self.inject(method, chat_id, status=None, delay=seconds, times=times)
+
+    def kicked(self, chat_id: int | str, times: int | None = None) -> Fault:
+        """The bot was removed from a group: every call about it gets 403 (remove the fault to add it back)."""
+        return self.inject(None, chat_id, status=403, description="Forbidden: bot was kicked from the supergroup chat",
+                           times=times)
+
+    def delete_topic(self, chat_id: int | str, thread_id: int) -> None:
+        self.topics[str(chat_id)][thread_id].deleted = True
+
+    def in_topic(self, chat_id: int | str, thread_id: int) -> list[Call]:
+        return [c for c in self.sent(chat_id) if c.params.get("message_thread_id") == thread_id]
 
     def rate_limit(self, per_second: float | None = None, *, per_chat: float | None = None,
                    retry_after: int = 1) -> None:
@@ -274,6 +337,10 @@ class FakeBotApi:
         await self._notify()
         if status == 200:
             return JSONResponse({"ok": True, "result": result})
+        if status == NO_ANSWER:
+            return _reset()
+        if status == GARBAGE:
+            return Response(_GARBAGE_BODY, media_type="application/json")
         if status == 502:  # what nginx in front of the Bot API answers
             return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", status_code=502,
                             media_type="text/html")
@@ -282,6 +349,7 @@ class FakeBotApi:
     async def _download(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
             return _error(401, "Unauthorized")
+        self.downloads.append(request.path_params["path"])
         for path, content in self.files.values():
             if path == request.path_params["path"]:
                 return Response(content, media_type="application/octet-stream")
@@ -361,7 +429,8 @@ class FakeBotApi:
         if file_id not in self.files:
             raise _ApiError("invalid file_id")
         path, content = self.files[file_id]
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content), "file_path": path}
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                "file_size": self.file_sizes.get(file_id, len(content)), "file_path": path}
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -391,8 +460,30 @@ class FakeBotApi:
         return {**_chat(params.get("chat_id")), "accent_color_id": 0, "max_reaction_count": 11}
 
     async def _m_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"message_thread_id": next(self._message_ids), "name": params.get("name", ""),
-                "icon_color": int(params.get("icon_color") or 7322096)}
+        name = str(params.get("name", ""))
+        if not 1 <= len(name) <= 128:  # telegram.constants.ForumTopicLimit
+            raise _ApiError("TOPIC_NAME_INVALID")
+        thread = next(self._message_ids)
+        self.topics.setdefault(str(params.get("chat_id")), {})[thread] = Topic(name)
+        return {"message_thread_id": thread, "name": name, "icon_color": int(params.get("icon_color") or 7322096)}
+
+    def _topic(self, params: dict[str, Any]) -> Topic:
+        topic = self.topics.get(str(params.get("chat_id")), {}).get(int(params.get("message_thread_id") or 0))
+        if topic is None or topic.deleted:
+            raise _ApiError("message thread not found")
+        return topic
+
+    async def _m_closeForumTopic(self, params: dict[str, Any]) -> bool:
+        self._topic(params).closed = True
+        return True
+
+    async def _m_reopenForumTopic(self, params: dict[str, Any]) -> bool:
+        self._topic(params).closed = False
+        return True
+
+    async def _m_deleteForumTopic(self, params: dict[str, Any]) -> bool:
+        self._topic(params).deleted = True
+        return True
 
     def _store(self, params: dict[str, Any], *, message_id: int | None = None, edited: bool = False,
                **content: Any) -> dict[str, Any]:
@@ -401,8 +492,12 @@ class FakeBotApi:
             raise _ApiError("chat not found")
         markup = params.get("reply_markup")
         _check_markup(markup)
+        if params.get("message_thread_id") and str(chat_id) in self.topics:
+            self._topic(params)  # a deleted or unknown topic: 400
         message: dict[str, Any] = {"message_id": message_id or next(self._message_ids), "from": self._me(),
                                    "chat": _chat(chat_id), "date": int(time.time())}
+        if params.get("message_thread_id"):
+            message.update(message_thread_id=params["message_thread_id"], is_topic_message=True)
         message.update({k: v for k, v in content.items() if v is not None})
         if edited:
             message["edit_date"] = int(time.time())
@@ -415,6 +510,16 @@ class FakeBotApi:
 
 class _ApiError(Exception):
     """A 400 Bad Request with this description."""
+
+
+def _reset() -> Response:
+    """Drop the connection now; the response returned is never sent (writes to an aborted transport are dropped)."""
+    transport = _transport.get()
+    if transport is not None:
+        transport.abort()
+        return Response(b"")
+    # Not under uvicorn: promise more than is sent, which a client also reads as a broken connection.
+    return Response(b"{", headers={"content-length": "64"})
 
 
 def _error(status: int, description: str, retry_after: int | None = None) -> JSONResponse:

@@ -14,6 +14,8 @@ Usage::
 Faults (first matching rule wins; `times=None` = for ever):
     api.fail(130429, times=2)                      # throughput limit; 131056 pair rate; anything else by code
     api.close_window("6281100000001")              # free-form messages to that user get 131047 (templates pass)
+    api.reset_connection(times=1)                  # drop the connection without an answer (nothing sent)
+    api.garbage(times=1)                           # answer 200 with a body that is not JSON (nothing sent)
 
 Realism: it checks what Meta checks (body lengths, at most 3 reply buttons with unique titles of at most 20
 characters, lists of at most 10 rows with titles up to 24 and descriptions up to 72, one CTA URL, template name
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +34,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 DEFAULT_TOKEN = "EAAG-fake-whatsapp-token"
@@ -81,6 +84,13 @@ class Fault:
     to: str | None
     times: int | None
     status: int = 400
+    kind: str = "error"  # "error": a Graph API error answer; "reset": no answer at all; "garbage": not JSON
+
+
+RESET, GARBAGE = "reset", "garbage"
+_GARBAGE_BODY = b"<html><body>upstream sent an invalid response</body></html>"
+# uvicorn's connection transport of the request being answered (set by FakeWhatsAppApi._asgi), to drop it on a reset.
+_transport: contextvars.ContextVar[Any] = contextvars.ContextVar("fake_whatsapp_transport", default=None)
 
 
 class Invalid(Exception):
@@ -107,7 +117,15 @@ class FakeWhatsAppApi:
     # --- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> FakeWhatsAppApi:
         app = Starlette(routes=[Route(f"/{API_VERSION}/{{phone_id}}/messages", self._messages, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
+
+        async def asgi(scope: Any, receive: Any, send: Any) -> None:  # outermost: uvicorn's `send` is bound to the
+            token = _transport.set(getattr(getattr(send, "__self__", None), "transport", None))  # connection
+            try:
+                await app(scope, receive, send)
+            finally:
+                _transport.reset(token)
+
+        config = uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="off",
                                 timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
@@ -142,6 +160,18 @@ class FakeWhatsAppApi:
         self.faults.append(fault)
         return fault
 
+    def reset_connection(self, *, to: str | None = None, times: int | None = 1) -> Fault:
+        """Drop the connection without answering: the client sees 'server disconnected'; nothing is sent."""
+        fault = Fault(0, to, times, 0, RESET)
+        self.faults.append(fault)
+        return fault
+
+    def garbage(self, *, to: str | None = None, times: int | None = 1) -> Fault:
+        """Answer 200 with a body that is not JSON (a broken proxy); nothing is sent."""
+        fault = Fault(0, to, times, 200, GARBAGE)
+        self.faults.append(fault)
+        return fault
+
     def close_window(self, to: str) -> None:
         self.closed_windows.add(to)
 
@@ -173,6 +203,11 @@ class FakeWhatsAppApi:
         fault = self._fault(to)
         if fault is not None:
             self.refused.append((to, fault.code))
+            if fault.kind == RESET and (transport := _transport.get()) is not None:
+                transport.abort()
+                return JSONResponse({})  # never sent: writes to an aborted transport are dropped
+            if fault.kind == GARBAGE:
+                return Response(_GARBAGE_BODY, media_type="application/json")
             return _error(fault.status, fault.code, f"fault {fault.code}")
         if body.get("type") != "template" and to in self.closed_windows:
             self.refused.append((to, 131047))

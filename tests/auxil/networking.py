@@ -29,6 +29,10 @@ class RealNetworkUse(RuntimeError):
 class OfflineRequest(BaseRequest):
     """A request object for a Bot that may not use the network at all."""
 
+    @property
+    def read_timeout(self) -> float | None:  # abstract since PTB 22: without it the class cannot be instantiated
+        return None
+
     async def initialize(self) -> None:
         pass
 

@@ -15,21 +15,21 @@ import pytest
 import storage.postgres.outbox
 import storage.postgres.repositories
 import storage.postgres.staff
+import storage.postgres.tickets
 import storage.postgres.webhooks
 import storage.sqlite.outbox
 import storage.sqlite.repositories
 import storage.sqlite.staff
+import storage.sqlite.tickets
 import storage.sqlite.webhooks
+from storage import REPOSITORIES as CLASSES
 from storage import Storage
 
-CLASSES = {"chats": "ChatRepository", "accounts": "AccountRepository", "waves": "WaveRepository",
-           "link_attempts": "LinkAttemptRepository", "catalogue": "CatalogueRepository", "audit": "AuditRepository",
-           "webhooks": "WebhookRepository", "whatsapp": "WhatsAppRepository", "metrics": "MetricsRepository",
-           "outbox": "OutboxRepository", "roles": "RoleRepository", "staff": "StaffRepository"}
 MODULES = {
-    "sqlite": [storage.sqlite.repositories, storage.sqlite.outbox, storage.sqlite.staff, storage.sqlite.webhooks],
+    "sqlite": [storage.sqlite.repositories, storage.sqlite.outbox, storage.sqlite.staff, storage.sqlite.webhooks,
+               storage.sqlite.tickets],
     "postgres": [storage.postgres.repositories, storage.postgres.outbox, storage.postgres.staff,
-                 storage.postgres.webhooks],
+                 storage.postgres.webhooks, storage.postgres.tickets],
 }
 
 

@@ -20,6 +20,9 @@ from storage.models import (
     BroadcastState,
     DeliveryState,
     Platform,
+    PostKind,
+    PostState,
+    TicketInput,
     Training,
     WaveResult,
 )
@@ -159,7 +162,10 @@ async def test_audit_is_read_back_newest_first(storage: Storage) -> None:
 
 # --- the outbox, staff and webhooks (admin, support, web server) ------------------------------------------------
 
-NOW = (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)  # what the tests queue is ready by then
+@pytest.fixture
+def now() -> datetime:
+    """A minute from now, in whole seconds (SQLite keeps seconds): what the test queues is ready by then."""
+    return (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)
 
 
 async def linked(storage: Storage, n: int, channel: str = "telegram", **kwargs: object) -> int:
@@ -176,7 +182,7 @@ async def expand(storage: Storage, broadcast_id: int, chunk: int = 1000) -> None
         pass
 
 
-async def test_publishing_results_queues_one_message_per_person_once(storage: Storage) -> None:
+async def test_publishing_results_queues_one_message_per_person_once(storage: Storage, now: datetime) -> None:
     first = await linked(storage, 1)
     await linked(storage, 2, result=WaveResult.TIDAK_LOLOS)
     whatsapp = (await storage.chats.snapshot("whatsapp", "wa-1", "wa-1")).chat
@@ -185,23 +191,23 @@ async def test_publishing_results_queues_one_message_per_person_once(storage: St
     broadcast, published = await storage.outbox.publish_results(1, "9000001", "admin")
     assert published and (await storage.waves.get(1)).published  # type: ignore[union-attr]
     await expand(storage, broadcast.id, chunk=1)
-    claims = await storage.outbox.claim("telegram", 10, NOW) + await storage.outbox.claim("whatsapp", 10, NOW)
+    claims = await storage.outbox.claim("telegram", 10, now) + await storage.outbox.claim("whatsapp", 10, now)
     assert len(claims) == 2  # Siti is linked on two channels: one message
     assert {c.result for c in claims} == {WaveResult.LOLOS, WaveResult.TIDAK_LOLOS}
     for claim in claims:
-        await storage.outbox.mark_sent(claim.id, f"m{claim.id}", NOW)
+        await storage.outbox.mark_sent(claim.id, f"m{claim.id}", now)
     again, published = await storage.outbox.publish_results(1, "9000001", "admin")
     assert again.id == broadcast.id and not published
     await expand(storage, again.id)
-    assert await storage.outbox.claim("telegram", 10, NOW) == []  # publishing twice sends nothing twice
-    assert await storage.outbox.finish(NOW) == [broadcast.id]
-    stats = await storage.outbox.stats(await storage.outbox.get(broadcast.id), NOW)  # type: ignore[arg-type]
+    assert await storage.outbox.claim("telegram", 10, now) == []  # publishing twice sends nothing twice
+    assert await storage.outbox.finish(now) == [broadcast.id]
+    stats = await storage.outbox.stats(await storage.outbox.get(broadcast.id), now)  # type: ignore[arg-type]
     assert (stats.sent, stats.pending, stats.total) == (2, 0, 2)
     views = await storage.outbox.for_chats([first, whatsapp.id], 10)
     assert [v.state for v in views] == [DeliveryState.SENT]
 
 
-async def test_concurrent_claims_take_each_delivery_once(storage: Storage, target: str) -> None:
+async def test_concurrent_claims_take_each_delivery_once(storage: Storage, now: datetime, target: str) -> None:
     for n in range(1, 31):
         await linked(storage, n)
     broadcast = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Halo")
@@ -210,35 +216,35 @@ async def test_concurrent_claims_take_each_delivery_once(storage: Storage, targe
     await expand(storage, broadcast.id)
     other = await open_storage(target)  # a second sender: its own connection(s)
     try:
-        batches = await asyncio.gather(*(s.outbox.claim("telegram", 4, NOW) for s in [storage, other] * 6))
+        batches = await asyncio.gather(*(s.outbox.claim("telegram", 4, now) for s in [storage, other] * 6))
     finally:
         await other.close()
     ids = [c.id for batch in batches for c in batch]
     assert len(ids) == len(set(ids)) == 30
 
 
-async def test_a_dead_senders_deliveries_come_back_ambiguous(storage: Storage) -> None:
+async def test_a_dead_senders_deliveries_come_back_ambiguous(storage: Storage, now: datetime) -> None:
     chat = await linked(storage, 1)
     await storage.outbox.notice(chat, "Akun Anda dilepas oleh petugas.", "9000002")
-    (claim,) = await storage.outbox.claim("telegram", 5, NOW)
-    assert not claim.ambiguous and await storage.outbox.claim("telegram", 5, NOW) == []
-    assert await storage.outbox.recover_stale(NOW - timedelta(minutes=1)) == 0  # its lease still runs
-    assert await storage.outbox.recover_stale(NOW + timedelta(minutes=1)) == 1
-    (again,) = await storage.outbox.claim("telegram", 5, NOW)
+    (claim,) = await storage.outbox.claim("telegram", 5, now)
+    assert not claim.ambiguous and await storage.outbox.claim("telegram", 5, now) == []
+    assert await storage.outbox.recover_stale(now - timedelta(minutes=1)) == 0  # its lease still runs
+    assert await storage.outbox.recover_stale(now + timedelta(minutes=1)) == 1
+    (again,) = await storage.outbox.claim("telegram", 5, now)
     assert again.id == claim.id and again.ambiguous
-    await storage.outbox.mark_retry(again.id, NOW + timedelta(seconds=30), "429", attempt=False,
+    await storage.outbox.mark_retry(again.id, now + timedelta(seconds=30), "429", attempt=False,
                                     throttled=again.broadcast_id)
-    assert await storage.outbox.claim("telegram", 5, NOW) == []
-    assert await storage.outbox.has_work("telegram", NOW) == NOW + timedelta(seconds=30)
+    assert await storage.outbox.claim("telegram", 5, now) == []
+    assert await storage.outbox.has_work("telegram", now) == now + timedelta(seconds=30)
     assert (await storage.outbox.get(again.broadcast_id)).throttled == 1  # type: ignore[union-attr]
 
 
-async def test_blocked_chat_gets_nothing_more_and_cancel_stops_the_rest(storage: Storage) -> None:
+async def test_blocked_chat_gets_nothing_more_and_cancel_stops_the_rest(storage: Storage, now: datetime) -> None:
     chat = await linked(storage, 1)
     await linked(storage, 2)
     first = await storage.outbox.notice(chat, "Satu", "system")
     second = await storage.outbox.notice(chat, "Dua", "system")
-    claim = next(c for c in await storage.outbox.claim("telegram", 1, NOW) if c.broadcast_id == first)
+    claim = next(c for c in await storage.outbox.claim("telegram", 1, now) if c.broadcast_id == first)
     await storage.outbox.mark_blocked(claim.id, chat, "Forbidden: bot was blocked by the user")
     assert (await storage.chats.get(chat)).blocked  # type: ignore[union-attr]
     assert [v.state for v in await storage.outbox.for_chats([chat], 5)] == [DeliveryState.BLOCKED] * 2
@@ -252,22 +258,22 @@ async def test_blocked_chat_gets_nothing_more_and_cancel_stops_the_rest(storage:
                                                [BroadcastState.RUNNING, BroadcastState.PAUSED])
     assert cancelled is not None and cancelled.state is BroadcastState.CANCELLED
     assert await storage.outbox.cancel_pending() == 1
-    assert await storage.outbox.claim("telegram", 5, NOW) == []
+    assert await storage.outbox.claim("telegram", 5, now) == []
 
 
-async def test_scheduled_broadcast_starts_when_due(storage: Storage) -> None:
+async def test_scheduled_broadcast_starts_when_due(storage: Storage, now: datetime) -> None:
     await linked(storage, 1)
     draft = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Besok")
     edited = await storage.outbox.edit_draft(draft.id, video_url="https://www.prakerja.go.id/")
     assert edited is not None and edited.video_url == "https://www.prakerja.go.id/"
-    scheduled = await storage.outbox.start(draft.id, NOW + timedelta(hours=1))
+    scheduled = await storage.outbox.start(draft.id, now + timedelta(hours=1))
     assert scheduled is not None and scheduled.state is BroadcastState.SCHEDULED
-    assert await storage.outbox.start_due(NOW) == []
-    assert await storage.outbox.start_due(NOW + timedelta(hours=1)) == [draft.id]
-    assert [b.id for b in await storage.outbox.recent(5, NOW)] == [draft.id]
+    assert await storage.outbox.start_due(now) == []
+    assert await storage.outbox.start_due(now + timedelta(hours=1)) == [draft.id]
+    assert [b.id for b in await storage.outbox.recent(5, now)] == [draft.id]
 
 
-async def test_roles_staff_lookups_and_audit(storage: Storage) -> None:
+async def test_roles_staff_lookups_and_audit(storage: Storage, now: datetime) -> None:
     chat = await linked(storage, 1)
     assert await storage.roles.set("telegram", "777", "support", "9000001", "tiket 3") is None
     assert await storage.roles.set("telegram", "777", "admin", "9000001") == "support"
@@ -281,7 +287,7 @@ async def test_roles_staff_lookups_and_audit(storage: Storage) -> None:
     assert [c.id for c in await storage.staff.chats_of(account.id)] == [chat]
     assert [c.id for c in await storage.staff.find_chats("telegram-1")] == [chat]
     keys = [f"chat:{chat}", "phone:+6281200000001"]
-    await storage.link_attempts.record_failure(keys, NOW, 1, timedelta(hours=1))
+    await storage.link_attempts.record_failure(keys, now, 1, timedelta(hours=1))
     assert [k for k, lock in await storage.staff.locks(keys) if lock.locked_until] == sorted(keys)
     assert await storage.staff.clear_locks(keys, "9000002", "support", f"account:{account.id}", "tiket 9") == 2
     entry = await storage.staff.audit("9000002", "support", "lookup", f"account:{account.id}", "tiket 9")
@@ -291,25 +297,120 @@ async def test_roles_staff_lookups_and_audit(storage: Storage) -> None:
     assert {e.role for e in access} == {"support"}
 
 
-async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage) -> None:
-    assert await storage.webhooks.first_seen("telegram", "501", NOW)
-    assert not await storage.webhooks.first_seen("telegram", "501", NOW)  # a redelivery
-    assert await storage.whatsapp.receive("wamid.1", "6281200000001", None, NOW)
-    assert not await storage.whatsapp.receive("wamid.1", "6281200000001", None, NOW)
-    assert await storage.whatsapp.last_inbound(["6281200000001", "628999"]) == {"6281200000001": NOW}
-    await storage.whatsapp.set_choices("6281200000001", '["hasil"]', NOW)
+async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage, now: datetime) -> None:
+    assert await storage.webhooks.first_seen("telegram", "501", now)
+    assert not await storage.webhooks.first_seen("telegram", "501", now)  # a redelivery
+    assert await storage.whatsapp.receive("wamid.1", "6281200000001", None, now)
+    assert not await storage.whatsapp.receive("wamid.1", "6281200000001", None, now)
+    assert await storage.whatsapp.last_inbound(["6281200000001", "628999"]) == {"6281200000001": now}
+    await storage.whatsapp.set_choices("6281200000001", '["hasil"]', now)
     assert await storage.whatsapp.reply_state("6281200000001") == ("id", '["hasil"]')
     for status in ("read", "delivered"):  # out of order: the furthest one stays
-        await storage.whatsapp.record_status("wamid.OUT", "6281200000001", status, None, NOW)
+        await storage.whatsapp.record_status("wamid.OUT", "6281200000001", status, None, now)
     assert await storage.whatsapp.statuses(["wamid.OUT"]) == {"wamid.OUT": "read"}
     assert await storage.whatsapp.status_counts() == {"read": 1}
     for user in ("a", "b"):
-        await storage.whatsapp.initiated(user, NOW)
-    held = await storage.whatsapp.tier_state("c", NOW + timedelta(hours=1), 2)
-    assert not held.allowed and held.counted == 2 and held.free_at == NOW + timedelta(hours=24)
-    assert (await storage.whatsapp.tier_state("a", NOW, 2)).allowed
-    assert await storage.webhooks.prune(NOW + timedelta(days=8)) >= 2
-    assert await storage.webhooks.first_seen("telegram", "501", NOW + timedelta(days=8))
-    counts = await storage.metrics.counts(NOW)
+        await storage.whatsapp.initiated(user, now)
+    held = await storage.whatsapp.tier_state("c", now + timedelta(hours=1), 2)
+    assert not held.allowed and held.counted == 2 and held.free_at == now + timedelta(hours=24)
+    assert (await storage.whatsapp.tier_state("a", now, 2)).allowed
+    assert await storage.webhooks.prune(now + timedelta(days=8)) >= 2
+    assert await storage.webhooks.first_seen("telegram", "501", now + timedelta(days=8))
+    counts = await storage.metrics.counts(now)
     assert counts.link_failures == 0 and counts.deliveries == {}
     await storage.metrics.ping()
+
+
+# --- tickets of the hand-off to support staff (issue 8) ---------------------------------------------------------
+async def _ticket_chat(storage: Storage, external: str) -> int:
+    return (await storage.chats.snapshot("telegram", external, external)).chat.id
+
+
+async def test_a_chat_has_one_open_ticket_whose_messages_wait_for_the_desk(storage: Storage, now: datetime) -> None:
+    chat = await _ticket_chat(storage, "4001")
+    ticket, created = await storage.tickets.open(chat, None, "+62812****0001", "4001", now)
+    again, created_again = await storage.tickets.open(chat, None, "+62812****0001", "4001", now)
+    assert created and not created_again and again.id == ticket.id and ticket.is_open
+    assert (await storage.tickets.current(chat)).id == ticket.id  # type: ignore[union-attr]
+    window = timedelta(minutes=1)
+    first = await storage.tickets.receive(ticket.id, "4001", TicketInput(PostKind.TEXT, "Halo"), now, 10, window)
+    assert not first.refused and first.previous_at is None
+    await storage.tickets.receive(ticket.id, "4001", TicketInput(PostKind.PHOTO, "", "file-1", None, 10), now, 10,
+                                  window)
+    (batch,) = await storage.tickets.claim(5, now, timedelta(seconds=60))
+    assert batch.ticket.id == ticket.id and [m.kind for m in batch.messages] == [PostKind.TEXT, PostKind.PHOTO]
+    assert await storage.tickets.claim(5, now, timedelta(seconds=60)) == []  # held by the first worker
+    later = await storage.tickets.claim(5, now + timedelta(seconds=61), timedelta(seconds=60))
+    assert [b.ticket.id for b in later] == [ticket.id]  # that worker died: the lease passed
+    await storage.tickets.set_topic(ticket.id, 777)
+    assert not await storage.tickets.was_posted(ticket.id)
+    for message in batch.messages:
+        await storage.tickets.posted(message.id, "9001")
+    await storage.tickets.release(ticket.id)
+    assert await storage.tickets.claim(5, now, timedelta(seconds=60)) == []
+    assert (await storage.tickets.by_topic(777)).id == ticket.id  # type: ignore[union-attr]
+    assert await storage.tickets.was_posted(ticket.id)
+    await storage.tickets.topic_lost(ticket.id, 777)
+    assert await storage.tickets.by_topic(777) is None
+    states = [m.state for m in await storage.tickets.messages(ticket.id)]
+    assert states == [PostState.POSTED, PostState.POSTED]
+    waiting = await storage.tickets.get(ticket.id)
+    assert waiting is not None and waiting.waiting_since == now
+
+
+async def test_a_flooding_chat_is_refused_and_told_once(storage: Storage, now: datetime) -> None:
+    chat = await _ticket_chat(storage, "4002")
+    ticket, _ = await storage.tickets.open(chat, None, "x", "4002", now)
+    window = timedelta(minutes=1)
+    text = TicketInput(PostKind.TEXT, "lagi")
+    answers = [await storage.tickets.receive(ticket.id, "4002", text, now + timedelta(seconds=i), 3, window)
+               for i in range(5)]
+    assert [(a.refused, a.first_refusal) for a in answers] == [(False, False)] * 3 + [(True, True), (True, False)]
+    assert answers[2].previous_at == now + timedelta(seconds=1)
+    calm = await storage.tickets.receive(ticket.id, "4002", text, now + timedelta(minutes=3), 3, window)
+    assert not calm.refused
+    (batch,) = await storage.tickets.claim(5, now, timedelta(seconds=60))
+    assert len(batch.messages) == 4  # the refused ones are kept, never posted
+
+
+async def test_answer_close_rate_and_the_summary(storage: Storage, now: datetime) -> None:
+    chat, other = await _ticket_chat(storage, "4003"), await _ticket_chat(storage, "4004")
+    ticket, _ = await storage.tickets.open(chat, None, "a", "4003", now)
+    second, _ = await storage.tickets.open(other, None, "b", "4004", now + timedelta(minutes=5))
+    await storage.tickets.receive(ticket.id, "4003", TicketInput(PostKind.TEXT, "?"), now, 10, timedelta(minutes=1))
+    await storage.tickets.receive(second.id, "4004", TicketInput(PostKind.TEXT, "?"), now + timedelta(minutes=5), 10,
+                                  timedelta(minutes=1))
+    await storage.audit.record("5005", "applicant", "desk_removed", "group:-100", "kicked")
+    summary = await storage.tickets.summary(now - timedelta(days=7), 10)
+    assert (summary.open, summary.waiting, summary.queued_posts) == (2, 2, 2)
+    assert [t.id for t in summary.oldest] == [ticket.id, second.id] and summary.oldest_wait == now
+    assert summary.desk_removed_at is not None
+    await storage.tickets.answered(ticket.id, "9000002", "support", "Sudah kami cek", 42, now + timedelta(minutes=1))
+    answered = await storage.tickets.get(ticket.id)
+    assert answered is not None and answered.waiting_since is None and answered.assignee == "9000002"
+    closed = await storage.tickets.close(ticket.id, "9000002", "support", "", now + timedelta(minutes=2))
+    assert closed is not None and not closed.is_open and closed.closed_by == "9000002"
+    assert await storage.tickets.close(ticket.id, "9000002", "support", "", now) is None  # closed once
+    assert await storage.tickets.current(chat) is None
+    assert not await storage.tickets.rate(ticket.id, other, 5, "4004", "n", now)  # not their ticket
+    assert not await storage.tickets.rate(second.id, other, 5, "4004", "n", now)  # still open
+    assert await storage.tickets.rate(ticket.id, chat, 5, "4003", "n", now)
+    assert not await storage.tickets.rate(ticket.id, chat, 1, "4003", "n", now)  # once
+    await storage.audit.record("5005", "admin", "desk_added", "group:-100", "administrator")
+    summary = await storage.tickets.summary(now - timedelta(days=7), 10)
+    assert (summary.open, summary.waiting, summary.desk_removed_at) == (1, 1, None)
+    (load,) = summary.staff
+    assert (load.staff, load.open, load.closed, load.rating, load.ratings) == ("9000002", 0, 1, 5.0, 1)
+    actions = [e.action for e in await storage.audit.for_subject(f"ticket:{ticket.id}")]
+    assert {"ticket_open", "ticket_message", "ticket_reply", "ticket_close", "ticket_rating"} <= set(actions)
+
+
+async def test_two_desk_workers_never_take_the_same_ticket(storage: Storage, now: datetime) -> None:
+    for n in range(6):
+        chat = await _ticket_chat(storage, f"41{n}")
+        ticket, _ = await storage.tickets.open(chat, None, str(n), f"41{n}", now)
+        await storage.tickets.receive(ticket.id, f"41{n}", TicketInput(PostKind.TEXT, "?"), now, 10,
+                                      timedelta(minutes=1))
+    first, second = await asyncio.gather(*(storage.tickets.claim(4, now, timedelta(seconds=60)) for _ in range(2)))
+    taken = [b.ticket.id for b in first] + [b.ticket.id for b in second]
+    assert len(taken) == len(set(taken)) == 6

@@ -10,7 +10,7 @@ import signal
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app import App, open_app
 from bot.channels.telegram.commands import set_commands
@@ -33,16 +33,20 @@ def file_url(api_url: str) -> str:
 
 
 def build_application(app: App, settings: Settings, *,
-                      max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES) -> Application:
-    """The real PTB Application talking to `settings.telegram_api_url`, every update going through the router."""
+                      max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES,
+                      request: BaseRequest | None = None) -> Application:
+    """The real PTB Application talking to `settings.telegram_api_url`, every update going through the router.
+
+    `request` replaces the HTTP client for every Bot API call (the benchmarks answer locally, without HTTP).
+    """
     application = (
         ApplicationBuilder()
         .token(settings.require_telegram_token())
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
-        .request(HTTPXRequest(connection_pool_size=max_concurrent_updates, connect_timeout=10, read_timeout=15,
-                              write_timeout=15, pool_timeout=10))
-        .get_updates_request(HTTPXRequest(connection_pool_size=1, connect_timeout=10))
+        .request(request or HTTPXRequest(connection_pool_size=max_concurrent_updates, connect_timeout=10,
+                                         read_timeout=15, write_timeout=15, pool_timeout=10))
+        .get_updates_request(request or HTTPXRequest(connection_pool_size=1, connect_timeout=10))
         .concurrent_updates(ChatOrderedProcessor(max_concurrent_updates))
         .post_init(_post_init)
         .build()
@@ -108,8 +112,15 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             assert application.updater is not None
             await application.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
             log.info("polling as @%s; stop with Ctrl+C", application.bot.username)
+            from bot.channels.telegram.topics import support_desk
+
+            desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
+            if desk is not None:
+                await desk.start()
             await stop.wait()
             log.info("stopping")
+            if desk is not None:
+                await desk.stop()
             await application.updater.stop()
             await application.stop()
         finally:

@@ -2,7 +2,10 @@
 
 A Telegram error never escapes: a blocked bot, a bad request, a timeout are logged (masked) and the update is
 done. A flood-control answer (RetryAfter) is waited out and retried once for direct answers, when the wait is
-short; notices to other chats are not retried here.
+short; so is a failure that did not deliver (5xx, a dropped connection, an answer that is not the Bot API's),
+after a short pause, so that a passing fault does not leave the user without an answer. A timeout is not retried:
+the message may have arrived.
+Notices to other chats are not retried here.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram.markup import Part, parts
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_RETRY_WAIT = 30.0  # seconds: a longer flood wait drops the answer rather than hold the chat
+NETWORK_RETRY_WAIT = 0.5  # seconds before the one retry after a 5xx or a dropped connection
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -57,10 +61,20 @@ async def guarded(what: str, chat_id: int | str, call: Callable[[], Awaitable[T]
                 raise
             log.warning("%s to chat %s rejected: %s", what, chat_id, mask_text(exc.message))
             return None
-        except TelegramError as exc:  # TimedOut, NetworkError, ...
-            log.warning("%s to chat %s failed: %s: %s", what, chat_id, type(exc).__name__, mask_text(exc.message))
-            return None
+        except TelegramError as exc:  # NetworkError (5xx, dropped connection), TimedOut, an unreadable answer, ...
+            if not retry or attempt == 2 or not _undelivered(exc):
+                log.warning("%s to chat %s failed: %s: %s", what, chat_id, type(exc).__name__, mask_text(exc.message))
+                return None
+            log.info("%s to chat %s failed, retrying: %s", what, chat_id, mask_text(exc.message))
+            await asyncio.sleep(NETWORK_RETRY_WAIT)
     return None
+
+
+def _undelivered(exc: TelegramError) -> bool:
+    """Worth one retry: a server error or a dropped connection (NetworkError), or an answer that was not the Bot
+    API's (a broken proxy: PTB's bare TelegramError "Invalid server response"). Not a timeout: the message may
+    have arrived, and sending it again would show it twice."""
+    return (isinstance(exc, NetworkError) and not isinstance(exc, TimedOut)) or type(exc) is TelegramError
 
 
 class Delivery:
@@ -74,6 +88,7 @@ class Delivery:
         # After a shared contact the "share my number" keyboard goes, unless the answer asks again.
         remove_keyboard = event.kind is EventKind.CONTACT and not any(r.request_contact for r in outgoing.replies)
         edit_target = _button_message(update) if event.kind is EventKind.ACTION else None
+        thread = int(event.thread_id) if event.thread_id else None  # a forum topic: answers stay in it (issue 8)
         for reply in outgoing.replies:
             messages = parts(reply)
             if reply.replace and edit_target is not None and len(messages) == 1 and not reply.request_contact:
@@ -86,14 +101,15 @@ class Delivery:
                     await self._send_removing_keyboard(chat_id, part)
                     remove_keyboard = False
                 else:
-                    await self.send(chat_id, part)
+                    await self.send(chat_id, part, thread=thread)
         for notice in outgoing.notices:
             await self.notice(notice.channel, notice.chat_id, notice.reply)
 
-    async def send(self, chat_id: int, part: Part, *, retry: bool = True) -> Message | None:
+    async def send(self, chat_id: int, part: Part, *, retry: bool = True, thread: int | None = None
+                   ) -> Message | None:
         async def call() -> Message:
             return await self.bot.send_message(chat_id, part.text, parse_mode=ParseMode.HTML,
-                                               reply_markup=part.markup)
+                                               reply_markup=part.markup, message_thread_id=thread)
 
         return await guarded("message", chat_id, call, retry=retry)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from telegram import (
     InlineKeyboardButton,
@@ -15,7 +16,7 @@ from telegram import (
 )
 from telegram.constants import MessageLimit
 
-from handlers.api import Button, Reply
+from handlers.api import AnyButton, Button, Reply
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 _TAG = re.compile(r"(<[^<>]+>)")
@@ -31,12 +32,15 @@ class Part:
 
 
 def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
+    return _inline_keyboard(reply.buttons) if reply.buttons else None
+
+
+@lru_cache(maxsize=1024)  # the same menus go to every chat; PTB objects are immutable, so one can serve them all
+def _inline_keyboard(buttons: tuple[tuple[AnyButton, ...], ...]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
         [InlineKeyboardButton(b.label, callback_data=b.payload) if isinstance(b, Button)
          else InlineKeyboardButton(b.label, url=b.url) for b in row]
-        for row in reply.buttons
+        for row in buttons
     ])
 
 

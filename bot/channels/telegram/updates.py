@@ -19,6 +19,10 @@ _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?$")
 
 def to_event(update: Update, bot_username: str | None) -> Event | None:
     """The Event for an update, or None if there is nothing to answer."""
+    message = update.effective_message
+    if message is not None and getattr(message, "chat", None) is None:  # malformed: no chat to answer in
+        log.warning("update %s without a chat ignored", update.update_id)
+        return None
     if update.callback_query is not None:
         return _callback(update.callback_query)
     if update.message is not None:
@@ -27,6 +31,9 @@ def to_event(update: Update, bot_username: str | None) -> Event | None:
         return _edited(update.edited_message)
     if update.my_chat_member is not None:
         member = update.my_chat_member
+        if member.chat.type != ChatType.PRIVATE:  # added to / removed from a group: the support desk's concern
+            return Event(channel=Channel.TELEGRAM, chat_id=str(member.chat.id), user_id=str(member.from_user.id),
+                         kind=EventKind.MEMBERSHIP, text=str(member.new_chat_member.status), private=False)
         if member.new_chat_member.status == ChatMemberStatus.BANNED:
             log.info("chat %s blocked the bot", member.chat.id)
     return None
@@ -40,6 +47,9 @@ def _base(message: MaybeInaccessibleMessage, user: User) -> dict[str, object]:
         "private": message.chat.type == ChatType.PRIVATE,
         "language_hint": user.language_code,
         "message_id": str(message.message_id),
+        # A message in a forum topic (the support group's tickets, issue 8); replies go back into the topic.
+        "thread_id": str(message.message_thread_id) if isinstance(message, Message) and message.is_topic_message
+        and message.message_thread_id else None,
     }
 
 
@@ -69,11 +79,18 @@ def _message(message: Message, bot_username: str | None) -> Event | None:
         contact = message.contact
         return Event(kind=EventKind.CONTACT, contact_phone=contact.phone_number,  # type: ignore[arg-type]
                      contact_is_own=contact.user_id is not None and contact.user_id == user.id, **base)
+    caption = message.caption or ""  # relayed with a photo or document to support staff (issue 8)
     if message.document is not None:
         doc = message.document
         document = Document(doc.file_id, doc.file_name or "", doc.file_size or 0, doc.mime_type)
-        return Event(kind=EventKind.DOCUMENT, document=document, **base)  # type: ignore[arg-type]
-    return Event(kind=EventKind.UNSUPPORTED, **base)  # type: ignore[arg-type]  # sticker, photo, voice, ...
+        return Event(kind=EventKind.DOCUMENT, document=document, text=caption, **base)  # type: ignore[arg-type]
+    if message.photo:  # an admin's broadcast photo, or a photo for support staff: its largest size
+        size = message.photo[-1]
+        photo = Document(size.file_id, "", size.file_size or 0, "image/jpeg")
+        return Event(kind=EventKind.DOCUMENT, photo=photo, text=caption, **base)  # type: ignore[arg-type]
+    if not base["private"] and message.effective_attachment is None:
+        return None  # a group's service message (someone joined, a topic was made, ...): nothing to answer
+    return Event(kind=EventKind.UNSUPPORTED, **base)  # type: ignore[arg-type]  # sticker, voice, ...
 
 
 def _text(text: str, hidden: list[str], base: dict[str, object], bot_username: str | None) -> Event | None:

@@ -54,5 +54,6 @@ CREATE UNIQUE INDEX deliveries_by_chat ON deliveries (chat_id, broadcast_id);
 CREATE INDEX deliveries_ready ON deliveries (broadcast_id, channel, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_in_flight ON deliveries (claimed_at) WHERE state = 'sending';
 CREATE INDEX deliveries_by_state ON deliveries (broadcast_id, state, sent_at);
+CREATE INDEX deliveries_by_person ON deliveries (person);
 
 CREATE INDEX chats_by_account ON chats (account_id) WHERE account_id IS NOT NULL;

@@ -1,0 +1,243 @@
+"""`python -m bot serve` under signed webhooks of both platforms, against a bare Starlette app on the same server.
+
+    python -m tests.benchmarks webhook [--requests 6000] [--concurrency 32] [--seconds 10]
+
+Both servers are real processes on 127.0.0.1 (uvicorn, as `serve` runs it): the bot on a fresh SQLite file with the
+fake Bot API and the fake WhatsApp Cloud API in this process, and the baseline, a Starlette app whose one route
+answers 200 at once. The load is a mix of signed WhatsApp webhooks (one message to three status callbacks, as each
+send brings back sent/delivered/read: tests/benchmarks/webhook_load.py's mix) and Telegram updates with the secret
+token header, one message from a new user for every WhatsApp message.
+1. Maximum rate: `--concurrency` keep-alive connections posting as fast as answers come back; requests/s of each
+   server, and the ratio (target: the bot >= 0.3 x the bare app).
+2. Latency at half the bot's maximum rate: requests sent on a fixed schedule for `--seconds`; the latency of each
+   is counted from when it was due (so a stall shows up in full); p50/p99 (target p99 < 50 ms).
+Every message is then answered in the background through the fake APIs; how long that took is printed too.
+(tests/benchmarks/webhook_load.py is the WhatsApp-only version with the server's CPU share.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from bot.demo import DEMO_PEPPER
+from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, sign
+from tests.auxil.fake_bot_api import FakeBotApi
+from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
+from tests.benchmarks.harness import header, summary_ms, verdict
+from tests.benchmarks.webhook_load import APP_SECRET, bodies, cpu_seconds, free_port, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+TELEGRAM_SECRET = "bench-telegram-secret"
+RATIO_TARGET = 0.3
+P99_TARGET = 0.050
+CONNECTIONS_OPEN_LOOP = 64
+POLL_EVERY = 0.05
+
+Request = tuple[str, bytes, dict[str, str]]  # path, body, extra headers
+
+
+def bare_app() -> Starlette:
+    async def ok(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/whatsapp/webhook", ok, methods=["POST"]),
+                             Route("/telegram/webhook", ok, methods=["POST"]),
+                             Route("/metrics", ok, methods=["GET"])])
+
+
+def serve_bare(port: int) -> None:
+    """The baseline server process: uvicorn configured as `python -m bot serve` configures it."""
+    import uvicorn
+
+    uvicorn.run(bare_app(), host="127.0.0.1", port=port, access_log=False, log_level="warning", log_config=None)
+
+
+def start_bare(port: int) -> subprocess.Popen[bytes]:
+    code = f"from tests.benchmarks.webhook import serve_bare; serve_bare({port})"
+    return subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+
+
+def start_bot(wa: FakeWhatsAppApi, tg: FakeBotApi, port: int, folder: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(folder / "bench.sqlite3"),
+           "NIK_PEPPER": DEMO_PEPPER, "WHATSAPP_TOKEN": wa.token, "WHATSAPP_PHONE_ID": wa.phone_id,
+           "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": "bench", "WHATSAPP_API_URL": wa.base_url,
+           "WHATSAPP_RATE": "1000", "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_URL": tg.base_url,
+           "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET, "HOST": "127.0.0.1", "PORT": str(port),
+           "LOG_LEVEL": "WARNING"}
+    profile = os.environ.get("BENCH_PROFILE", "").split()  # e.g. "-m cProfile -o /tmp/serve.prof"
+    return subprocess.Popen([sys.executable, *profile, "-m", "bot", "serve"], env=env, cwd=folder)
+
+
+_update_ids = itertools.count(1)
+
+
+def telegram_update(user: int) -> bytes:
+    chat = {"id": user, "type": "private", "first_name": "Pemohon"}
+    return json.dumps({"update_id": next(_update_ids), "message": {
+        "message_id": 1, "date": int(time.time()), "chat": chat, "text": "/start",
+        "from": {"id": user, "is_bot": False, "first_name": "Pemohon", "language_code": "id"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}).encode()
+
+
+def workload(count: int, first_user: int) -> tuple[list[Request], int]:
+    """`count` requests: the WhatsApp mix, with a Telegram /start after each WhatsApp message; and how many of
+    them are messages the bot answers."""
+    requests: list[Request] = []
+    messages = 0
+    tag = f"B{first_user}-".encode()  # message ids unique to this workload: a repeated id is a redelivery, dropped
+    wa = [(body.replace(b"wamid.BENCH", b"wamid." + tag).replace(b"wamid.SENT", b"wamid.S" + tag), is_message)
+          for body, is_message in bodies(count)]
+    for index, (body, is_message) in enumerate(wa):
+        if len(requests) >= count:
+            break
+        requests.append(("/whatsapp/webhook", body, {SIGNATURE_HEADER: sign(body, APP_SECRET)}))
+        if is_message:
+            messages += 1
+            if len(requests) < count:
+                requests.append(("/telegram/webhook", telegram_update(first_user + index),
+                                 {TELEGRAM_SECRET_HEADER: TELEGRAM_SECRET}))
+                messages += 1
+    return requests, messages
+
+
+async def post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request) -> int:
+    """One HTTP/1.1 POST on a keep-alive connection (a bare client: it must cost far less than the servers)."""
+    path, body, extra = request
+    head = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+    writer.write((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{head}"
+                  f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
+async def closed_loop(port: int, requests: list[Request], concurrency: int, deadline: float) -> tuple[float, dict]:
+    """Requests/s with `concurrency` connections posting back to back; and the answers' status codes."""
+    queue = iter(requests)
+    statuses: dict[int, int] = {}
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in queue:
+                if time.monotonic() > deadline:
+                    return
+                code = await post(reader, writer, request)
+                statuses[code] = statuses.get(code, 0) + 1
+                done += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started), statuses
+
+
+async def open_loop(port: int, requests: list[Request], rate: float) -> list[float]:
+    """Latencies of `requests` sent at `rate` per second, each counted from when it was due."""
+    start = time.perf_counter() + 0.2
+    due = iter((start + i / rate, request) for i, request in enumerate(requests))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for at, request in due:
+                if (wait := at - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+                await post(reader, writer, request)
+                latencies.append(time.perf_counter() - at)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(CONNECTIONS_OPEN_LOOP)))
+    return latencies
+
+
+async def run(count: int, concurrency: int, seconds: float, deadline_s: float) -> dict[str, float]:
+    header(f"webhook: `serve` vs a bare Starlette app, {count:,} requests, {concurrency} connections")
+    deadline = time.monotonic() + deadline_s
+    bare_port, bot_port = free_port(), free_port()
+    bare = start_bare(bare_port)
+    try:
+        await wait_ready(f"http://127.0.0.1:{bare_port}", deadline)
+        load, _ = workload(count, 10_000_000)
+        bare_rate, bare_codes = await closed_loop(bare_port, load, concurrency, deadline)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=20)
+    print(f"baseline bare Starlette app: {bare_rate:,.0f} requests/s (answers {bare_codes})")
+    async with FakeWhatsAppApi() as wa, FakeBotApi(max_poll_wait=0.1) as tg:
+        with tempfile.TemporaryDirectory(prefix="prakerja-bench-") as folder:
+            bot = start_bot(wa, tg, bot_port, Path(folder))
+            try:
+                await wait_ready(f"http://127.0.0.1:{bot_port}", deadline)
+                load, messages = workload(count, 20_000_000)
+                started, cpu = time.perf_counter(), cpu_seconds(bot.pid)
+                bot_rate, bot_codes = await closed_loop(bot_port, load, concurrency, deadline)
+                busy = (cpu_seconds(bot.pid) - cpu) / (time.perf_counter() - started)
+                answered = await drained(wa, tg, messages, started, deadline)
+                ratio = bot_rate / bare_rate
+                print(f"Asisten Prakerja `serve`: {bot_rate:,.0f} requests/s (answers {bot_codes}), the server busy"
+                      f" {busy:.0%} of one core; ratio {ratio:.2f} (target >= {RATIO_TARGET}:"
+                      f" {verdict(ratio >= RATIO_TARGET)})")
+                print(f"  background: {answered}")
+                half = bot_rate / 2
+                load, messages = workload(int(half * seconds), 30_000_000)
+                sent_before = len(wa.sent) + len(tg.sent())
+                latencies = await open_loop(bot_port, load, half)
+                p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1]
+                print(f"at half the maximum ({half:,.0f} requests/s for {seconds:.0f} s): {summary_ms(latencies)}"
+                      f" (target p99 < {P99_TARGET * 1000:.0f} ms: {verdict(p99 < P99_TARGET)})")
+                started = time.perf_counter()
+                print(f"  background: {await drained(wa, tg, sent_before + messages, started, deadline)}")
+            finally:
+                bot.terminate()
+                bot.wait(timeout=20)
+    return {"bare_rate": bare_rate, "bot_rate": bot_rate, "ratio": ratio, "p99": p99}
+
+
+async def drained(wa: FakeWhatsAppApi, tg: FakeBotApi, total: int, started: float, deadline: float) -> str:
+    """Wait (bounded) until the fake APIs received `total` answers; say how long that took."""
+    for _ in range(int(max(0.0, deadline - time.monotonic()) / POLL_EVERY)):
+        if len(wa.sent) + len(tg.sent()) >= total:
+            break
+        await asyncio.sleep(POLL_EVERY)
+    got = len(wa.sent) + len(tg.sent())
+    took = time.perf_counter() - started
+    if got < total:
+        return f"only {got:,} of {total:,} messages answered before the deadline"
+    return f"every message answered {took:.1f} s after the first request"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the half-rate latency run")
+    parser.add_argument("--deadline", type=float, default=240.0, help="stop after this many seconds in any case")
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.requests, args.concurrency, args.seconds, args.deadline))
+
+
+if __name__ == "__main__":
+    main()
