@@ -43,6 +43,7 @@ def build_router(services: Services) -> Router:
     # an open ticket, those messages go to staff; otherwise each falls through to the module named here before.
     fallbacks = Fallbacks(
         menu=handoff.unknown,  # -> menu.unknown
+        has_links=scam.has_links,
         unknown_action=menu.unknown_action,
         contact=link.contact_shared,
         links=handoff.links,  # -> scam.unasked

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ Handler = Callable[[Context], Awaitable[None]]
 
 # The action every menu button uses to run a command: Button(label, GO, "hasil") runs /hasil.
 GO = "go"
-URL_PATTERN = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:id|com|net|org|co|me|ly|io|xyz|site|info|link|top|online|app)(?:/\S*)?\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +78,7 @@ class Fallbacks:
     """Handlers the router calls when nothing else matches (provided by the menu, link and scam modules)."""
 
     menu: Handler  # unknown input: the menu with a hint
+    has_links: Callable[[str], bool]  # does free text carry a link (then `links` checks it against scams)
     unknown_action: Handler  # a stale or forged button
     contact: Handler  # a shared phone number outside a step
     links: Handler  # a message with a link: the anti-scam check
@@ -131,7 +130,10 @@ class Router:
             desk = await self.fallbacks.desk(self, event) if self.fallbacks.desk is not None else None
             return desk if desk is not None else Outgoing(replies=[self.fallbacks.group(event)])
         try:
-            snapshot = await self.services.storage.chats.snapshot(event.channel.value, event.chat_id, event.user_id)
+            # A new chat starts in the language of the user's app (English or Indonesian), then /bahasa rules.
+            snapshot = await self.services.storage.chats.snapshot(
+                event.channel.value, event.chat_id, event.user_id, normalize_locale(event.language_hint)
+            )
         except StorageError:
             log.exception("storage unavailable")
             # A NIK typed while the database is away still leaves the chat history.
@@ -204,7 +206,7 @@ class Router:
         if step is not None and step in self.steps:
             await self.steps[step](ctx)
             return
-        if URL_PATTERN.search(text):
+        if self.fallbacks.has_links(text):
             await self.fallbacks.links(ctx)
             return
         await self.fallbacks.menu(ctx)

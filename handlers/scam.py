@@ -91,6 +91,11 @@ def find_links(text: str) -> list[str]:
     return list(seen)
 
 
+def has_links(text: str) -> bool:
+    """The router's test for the unasked check: the same link finder as /ceklink, so both see the same links."""
+    return _LINK.search(text) is not None
+
+
 def official_domains(platforms: list[Platform]) -> dict[str, str]:
     """domain -> whose site it is: the programme's and every platform's."""
     domains = {PROGRAMME_DOMAIN: PROGRAMME_NAME}

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from storage.models import (
+    DEFAULT_CHAT_LOCALE,
     Account,
     Audience,
     AudienceCount,
@@ -69,7 +70,11 @@ class Chats(Protocol):
     async def set_conversation(self, chat_id: int, step: str, payload: str) -> None: ...
     async def set_locale(self, chat_id: int, locale: str) -> None: ...
     async def set_opted_out(self, chat_id: int, opted_out: bool) -> None: ...
-    async def snapshot(self, channel: str, external_id: str, user_id: str | None) -> ChatSnapshot: ...
+    async def snapshot(
+        self, channel: str, external_id: str, user_id: str | None, locale: str = DEFAULT_CHAT_LOCALE
+    ) -> ChatSnapshot:
+        """Upsert the chat (a new chat starts in `locale`) and read it with its conversation and account."""
+        ...
     async def unlink(
         self, chat_id: int, actor: str, role: str = "applicant", reason: str | None = None
     ) -> int | None: ...

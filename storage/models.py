@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+DEFAULT_CHAT_LOCALE = "id"  # a new chat's language when the platform tells none we support
+
 
 class WaveResult(StrEnum):
     LOLOS = "lolos"

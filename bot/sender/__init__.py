@@ -32,10 +32,11 @@ def build_transports(settings: Settings, storage: Storage | None = None) -> list
     """A transport for each configured channel (the terminal one always: it only prints)."""
     transports: list[Transport] = [ConsoleTransport()]
     if settings.telegram_bot_token:
-        from bot.sender.telegram import TelegramTransport
+        from bot.sender.telegram import SEND_TIMEOUT, TelegramTransport
 
         transports.append(TelegramTransport(settings.telegram_bot_token, settings.telegram_api_url,
-                                            rate=settings.telegram_rate, concurrency=settings.sender_concurrency))
+                                            rate=settings.telegram_rate, concurrency=settings.sender_concurrency,
+                                            timeout=min(SEND_TIMEOUT, settings.sender_lease_seconds / 2)))
     if settings.whatsapp_configured and storage is not None:  # the window and the tier live in the database
         from bot.channels.whatsapp.transport import whatsapp_transport
 

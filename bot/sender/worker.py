@@ -202,7 +202,11 @@ class Sender:
             recipient = Recipient(chat.external_id, chat.locale,
                                   broadcast.wave if broadcast.kind is BroadcastKind.RESULTS else None)
             try:
-                outcome = await lane.transport.send(recipient, reply)
+                # Well within the lease, so that no other sender takes a delivery this one is still sending.
+                async with asyncio.timeout(self.lease.total_seconds() / 2):
+                    outcome = await lane.transport.send(recipient, reply)
+            except TimeoutError:
+                outcome = Outcome.transient("no answer within half the lease", maybe_sent=True)
             except Exception as exc:  # a transport bug must not leave the delivery 'sending' until the lease
                 log.exception("%s transport failed", lane.transport.channel)
                 outcome = Outcome.transient(type(exc).__name__, maybe_sent=True)

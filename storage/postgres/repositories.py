@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from storage.models import (
+    DEFAULT_CHAT_LOCALE,
     Account,
     AuditEntry,
     Chat,
@@ -88,17 +89,19 @@ class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def snapshot(self, channel: str, external_id: str, user_id: str | None) -> ChatSnapshot:
+    async def snapshot(
+        self, channel: str, external_id: str, user_id: str | None, locale: str = DEFAULT_CHAT_LOCALE
+    ) -> ChatSnapshot:
         """Register the chat (or touch its last_seen) and read it with its conversation and account: one statement."""
         row = await self._db.fetchone(
-            "WITH ch AS (INSERT INTO chats (channel, external_id, user_id, first_seen, last_seen)"
-            " VALUES ($1, $2, $3, $4, $4) ON CONFLICT (channel, external_id) DO UPDATE SET"
+            "WITH ch AS (INSERT INTO chats (channel, external_id, user_id, first_seen, last_seen, locale)"
+            " VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (channel, external_id) DO UPDATE SET"
             " last_seen = excluded.last_seen, user_id = coalesce(excluded.user_id, chats.user_id),"
             " blocked = false RETURNING *)"  # the user writes again: they can receive messages again
             f" SELECT ch.*, cv.step AS cv_step, cv.payload AS cv_payload, {ACCOUNT_COLUMNS},"
             " (SELECT g.role FROM granted_roles g WHERE g.channel = ch.channel AND g.user_id = $3) AS granted_role"
             " FROM ch LEFT JOIN conversations cv ON cv.chat_id = ch.id LEFT JOIN accounts a ON a.id = ch.account_id",
-            (channel, external_id, user_id, now_utc()),
+            (channel, external_id, user_id, now_utc(), locale),
         )
         assert row is not None  # just upserted
         conversation = Conversation(row["cv_step"], row["cv_payload"]) if row["cv_step"] else None

@@ -457,11 +457,12 @@ class OutboxRepository:
         """Deliveries left 'sending' by a sender that died: back to pending, flagged ambiguous (sent again).
 
         Only a sender's in-flight messages can be in this state, so their number is bounded by its concurrency.
+        Times are stored to the second (cut, not rounded): one second more keeps the lease whole.
         """
         return await self._db.execute(
             "UPDATE deliveries SET state = 'pending', ambiguous = 1, claimed_at = NULL"
             " WHERE state = 'sending' AND claimed_at < ?",
-            (to_db_time(older_than),),
+            (to_db_time(older_than - timedelta(seconds=1)),),
         )
 
     async def cancel_pending(self) -> int:

@@ -18,6 +18,7 @@ from itertools import chain, islice
 from typing import NamedTuple
 
 from storage.models import (
+    DEFAULT_CHAT_LOCALE,
     Account,
     AuditEntry,
     Chat,
@@ -83,12 +84,14 @@ class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def snapshot(self, channel: str, external_id: str, user_id: str | None) -> ChatSnapshot:
+    async def snapshot(
+        self, channel: str, external_id: str, user_id: str | None, locale: str = DEFAULT_CHAT_LOCALE
+    ) -> ChatSnapshot:
         """Register the chat (or touch its last_seen) and read it with its conversation and account: one round trip
         (the upsert RETURNs the chat with its conversation, account and granted role from subqueries)."""
         now = to_db_time(now_utc())
         rows = await self._db.fetchall(
-            "INSERT INTO chats (channel, external_id, user_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO chats (channel, external_id, user_id, locale, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, external_id) DO UPDATE SET last_seen = excluded.last_seen,"
             " user_id = coalesce(excluded.user_id, chats.user_id),"
             " blocked = 0"  # the user writes again: they can receive messages again (outbox 403 set it)
@@ -96,7 +99,7 @@ class ChatRepository:
             " (SELECT json_array(cv.step, cv.payload) FROM conversations cv WHERE cv.chat_id = chats.id) AS cv,"
             f" (SELECT json_array({_ACCOUNT_ARRAY}) FROM accounts a WHERE a.id = chats.account_id) AS account,"
             " (SELECT g.role FROM granted_roles g WHERE g.channel = chats.channel AND g.user_id = ?) AS granted_role",
-            (channel, external_id, user_id, now, now, user_id),
+            (channel, external_id, user_id, locale, now, now, user_id),
         )
         row = rows[0]
         conversation = Conversation(*json.loads(row["cv"])) if row["cv"] else None

@@ -23,7 +23,7 @@ CONCURRENCY = 8
 async def start_sender(app: App, api: FakeBotApi) -> asyncio.subprocess.Process:
     env = {**os.environ, "DATABASE_PATH": str(app.settings.database_path), "NIK_PEPPER": DEMO_PEPPER,
            "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.base_url, "TELEGRAM_RATE": "300",
-           "SENDER_CONCURRENCY": str(CONCURRENCY), "SENDER_LEASE_SECONDS": "1", "LOG_LEVEL": "WARNING"}
+           "SENDER_CONCURRENCY": str(CONCURRENCY), "SENDER_LEASE_SECONDS": "2", "LOG_LEVEL": "WARNING"}
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "sender", env=env, cwd=ROOT,
                                                 stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL)

@@ -12,7 +12,7 @@ from telegram.ext import Application
 
 from bot.app import App
 from bot.sender import Sender
-from bot.sender.pacing import TokenBucket
+from bot.sender.pacing import PACING_GUARD, TokenBucket
 from handlers.roles import Channel
 from storage import Progress
 from storage.models import Audience, BroadcastKind, BroadcastState, GuideGap, WaveResult
@@ -97,8 +97,11 @@ async def test_429_retry_after_is_obeyed_and_counted(
     assert sender.stats.throttled == 1
     stored = await app.storage.outbox.get(broadcast_id)
     assert stored is not None and stored.throttled == 1
-    # Sends already in flight land within milliseconds; after that nothing goes out until retry_after passed.
-    paused = [c for c in api.calls_to("sendMessage") if refused[0].at + 0.05 < c.at < refused[0].at + 0.95]
+    # The refused message went again only after retry_after; sends already in flight when the 429 came may land
+    # a little later (a loaded machine), then nothing goes out until retry_after has passed.
+    again = api.calls_to("sendMessage", chat_id=refused[0].chat_id, ok=True)
+    assert len(again) == 1 and again[0].at - refused[0].at >= 1.0
+    paused = [c for c in api.calls_to("sendMessage") if refused[0].at + 0.3 < c.at < refused[0].at + 0.95]
     assert paused == []
     assert Counter(str(c.chat_id) for c in api.sent()) == Counter({m.external_id: 1 for m in members})
 
@@ -175,7 +178,7 @@ def test_token_bucket_never_allows_more_than_the_rate_in_a_second() -> None:
             starts += [now[0]] * bucket.take(10_000)
             now[0] += 0.0007
         assert busiest_second(starts) <= rate
-        assert len(starts) >= rate * 5 * 0.95
+        assert len(starts) >= rate * 5 / (1 + PACING_GUARD) * 0.97
 
 
 async def test_pause_resume_and_cancel(

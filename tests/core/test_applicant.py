@@ -130,3 +130,12 @@ async def test_unknown_command_and_stale_button_get_the_menu(chat: ChatDriver) -
 async def test_bare_command_words_work_like_commands(chat: ChatDriver) -> None:
     await chat.text("Kartu")
     assert "belum terhubung" in chat.text_out
+
+
+async def test_a_new_chat_starts_in_the_language_of_the_users_app(app) -> None:  # type: ignore[no-untyped-def]
+    english = ChatDriver(app.router, user_id="4004", language_hint="en-US")
+    await english.command("start")
+    assert english.labels[0] == "Link account"
+    other = ChatDriver(app.router, user_id="4005", language_hint="de")  # unsupported: Indonesian
+    await other.command("start")
+    assert other.labels[0] == "Hubungkan akun"

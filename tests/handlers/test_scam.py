@@ -95,3 +95,9 @@ async def test_link_typed_while_waiting_for_a_training_keyword_is_checked(chat: 
     await chat.command("pelatihan")
     await chat.text("https://prakerja.go.id@evil.com")
     assert "evil[.]com" in chat.text_out and REMINDER in chat.text_out
+
+
+async def test_any_link_ending_gets_the_unasked_check(chat) -> None:  # type: ignore[no-untyped-def]
+    """The router and /ceklink find links the same way: an unusual ending still gets checked, unasked."""
+    await chat.text("Daftar ulang Prakerja di prakerja-daftar.tk sekarang")
+    assert "OTP" in chat.text_out

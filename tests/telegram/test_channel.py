@@ -19,7 +19,7 @@ from handlers.api import MAX_ACTION_BYTES
 from tests.auxil.fake_bot_api import FakeBotApi
 
 COMMANDS = ["start", "menu", "hubungkan", "hasil", "kartu", "video", "panduan", "platform", "pelatihan", "syarat",
-            "ceklink", "bahasa", "berhenti", "mulai", "putuskan", "bantuan"]
+            "ceklink", "bahasa", "berhenti", "mulai", "putuskan", "petugas", "bantuan"]
 
 
 def test_button_payload_limit_is_telegrams() -> None:

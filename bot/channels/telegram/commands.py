@@ -22,6 +22,7 @@ APPLICANT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("berhenti", N_("Berhenti menerima pengumuman")),
     ("mulai", N_("Mulai lagi menerima pengumuman")),
     ("putuskan", N_("Putuskan chat ini dari akun")),
+    ("petugas", N_("Hubungi petugas")),
     ("bantuan", N_("Bantuan dan daftar perintah")),
 )
 
