@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -40,6 +41,7 @@ from storage.models import (
 )
 
 routes = Routes()
+DraftHandler = Callable[[Context, Broadcast], Awaitable[None]]
 
 # Platform limits, mirrored here because handlers import no platform; a test checks them against
 # telegram.constants (MessageLimit.MAX_TEXT_LENGTH, MessageLimit.CAPTION_LENGTH, FileSizeLimit.*).
@@ -527,6 +529,21 @@ async def _draft(ctx: Context) -> Broadcast | None:
     return draft
 
 
+def draft_action(name: str) -> Callable[[DraftHandler], DraftHandler]:
+    """A button on a draft: the router checks the admin role; this finds the draft its argument names (a stale or
+    forged one gets "no longer a draft") and passes it on."""
+    def register(fn: DraftHandler) -> DraftHandler:
+        async def handler(ctx: Context) -> None:
+            draft = await _draft(ctx)
+            if draft is not None:
+                await fn(ctx, draft)
+
+        routes.action(name, roles=ADMINS)(handler)
+        return fn
+
+    return register
+
+
 def _not_a_draft(ctx: Context) -> None:
     t = ctx.t
     ctx.say(t.gettext("Draf siaran itu sudah dikirim, dijadwalkan atau dibatalkan. Lihat /siaran_status."),
@@ -590,11 +607,9 @@ async def show_draft(ctx: Context, draft: Broadcast, *, replace_message: bool = 
     ctx.say("\n".join(lines), rows(*buttons, per_row=2), replace=replace_message)
 
 
-@routes.action(DRAFT_SHOW, roles=ADMINS)
-async def draft_show(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is not None:
-        await show_draft(ctx, draft, replace_message=True)
+@draft_action(DRAFT_SHOW)
+async def draft_show(ctx: Context, draft: Broadcast) -> None:
+    await show_draft(ctx, draft, replace_message=True)
 
 
 def _cycle(values: list, current: object) -> object:  # type: ignore[type-arg]
@@ -602,11 +617,8 @@ def _cycle(values: list, current: object) -> object:  # type: ignore[type-arg]
     return values[(index + 1) % len(values)]
 
 
-@routes.action(DRAFT_AUDIENCE, roles=ADMINS)
-async def draft_audience(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_AUDIENCE)
+async def draft_audience(ctx: Context, draft: Broadcast) -> None:
     _, _, which = ctx.event.arg.partition(":")
     a = draft.audience
     match which:
@@ -637,22 +649,16 @@ async def _show_edited(ctx: Context, updated: Broadcast | None) -> None:
     await show_draft(ctx, updated, replace_message=True)
 
 
-@routes.action(DRAFT_TEXT, roles=ADMINS)
-async def draft_text(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_TEXT)
+async def draft_text(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     await ctx.set_step(Step.BROADCAST_AWAIT_TEXT, FlowState(broadcast=draft.id))
     ctx.say(t.gettext("Ketik teks baru untuk siaran #{id}.").format(id=draft.id),
             rows(Button(t.gettext("Kembali ke draf"), DRAFT_SHOW, str(draft.id))))
 
 
-@routes.action(DRAFT_PHOTO, roles=ADMINS)
-async def draft_photo(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_PHOTO)
+async def draft_photo(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     if draft.photo:
         await _show_edited(ctx, await ctx.storage.outbox.edit_draft(draft.id, clear_photo=True))
@@ -695,11 +701,8 @@ async def _photo_received(ctx: Context) -> None:
     await show_draft(ctx, updated)
 
 
-@routes.action(DRAFT_VIDEO, roles=ADMINS)
-async def draft_video(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_VIDEO)
+async def draft_video(ctx: Context, draft: Broadcast) -> None:
     if draft.video_url:
         updated = await ctx.storage.outbox.edit_draft(draft.id, clear_video=True)
     else:
@@ -707,11 +710,8 @@ async def draft_video(ctx: Context) -> None:
     await _show_edited(ctx, updated)
 
 
-@routes.action(DRAFT_PREVIEW, roles=ADMINS)
-async def draft_preview(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_PREVIEW)
+async def draft_preview(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     count = await ctx.storage.outbox.count_audience(draft.audience)
     ctx.out.replies.append(broadcast_reply(t, draft))
@@ -724,11 +724,8 @@ async def draft_preview(ctx: Context) -> None:
     )
 
 
-@routes.action(DRAFT_SEND, roles=ADMINS)
-async def draft_send(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_SEND)
+async def draft_send(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     count = await ctx.storage.outbox.count_audience(draft.audience)
     bid = str(draft.id)
@@ -742,11 +739,8 @@ async def draft_send(ctx: Context) -> None:
              per_row=2), replace=True)
 
 
-@routes.action(DRAFT_GO, roles=ADMINS)
-async def draft_go(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_GO)
+async def draft_go(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     started = await ctx.storage.outbox.start(draft.id)
     if started is None:
@@ -758,11 +752,8 @@ async def draft_go(ctx: Context) -> None:
             rows(Button(t.gettext("Status siaran"), GO, "siaran_status")), replace=True)
 
 
-@routes.action(DRAFT_SCHEDULE, roles=ADMINS)
-async def draft_schedule(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_SCHEDULE)
+async def draft_schedule(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     await ctx.set_step(Step.BROADCAST_AWAIT_TIME, FlowState(broadcast=draft.id))
     ctx.say(t.gettext("Ketik waktu pengiriman siaran #{id} (WIB).").format(id=draft.id) + "\n" + time_example(t),
@@ -798,11 +789,8 @@ async def broadcast_time_typed(ctx: Context) -> None:
              Button(t.gettext("Kembali ke draf"), DRAFT_SHOW, str(draft.id)), per_row=2))
 
 
-@routes.action(DRAFT_AT, roles=ADMINS)
-async def draft_at(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_AT)
+async def draft_at(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     minutes = parse_int(ctx.event.arg.partition(":")[2])
     when = datetime.fromtimestamp(minutes * 60, UTC) if minutes else None
@@ -820,11 +808,8 @@ async def draft_at(ctx: Context) -> None:
         id=draft.id, time=t.time(when)), rows(Button(t.gettext("Status siaran"), GO, "siaran_status")), replace=True)
 
 
-@routes.action(DRAFT_DROP, roles=ADMINS)
-async def draft_drop(ctx: Context) -> None:
-    draft = await _draft(ctx)
-    if draft is None:
-        return
+@draft_action(DRAFT_DROP)
+async def draft_drop(ctx: Context, draft: Broadcast) -> None:
     await ctx.storage.outbox.set_state(draft.id, BroadcastState.CANCELLED, [BroadcastState.DRAFT])
     ctx.say(ctx.t.gettext("Draf siaran #{id} dibuang.").format(id=draft.id), replace=True)
 
