@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -211,7 +212,7 @@ async def run(count: int, concurrency: int, seconds: float, deadline_s: float) -
                 started = time.perf_counter()
                 print(f"  background: {await drained(wa, tg, sent_before + messages, started, deadline)}")
             finally:
-                bot.terminate()
+                bot.send_signal(signal.SIGINT)  # graceful, and a profiler under BENCH_PROFILE writes its file
                 bot.wait(timeout=20)
     return {"bare_rate": bare_rate, "bot_rate": bot_rate, "ratio": ratio, "p99": p99}
 

@@ -102,3 +102,15 @@ async def test_refused_token_exits_with_an_error(app: App, api: FakeBotApi, capl
 async def test_unreachable_api_exits_with_an_error(app: App, api: FakeBotApi) -> None:
     await api.stop()
     assert await run_polling(polling_settings(app, api)) == 1
+
+
+async def test_run_delivers_the_outbox_beside_polling(app: App, api: FakeBotApi) -> None:
+    """`python -m bot run` also runs the sender: a queued personal message reaches its chat while polling."""
+    chat = (await app.storage.chats.snapshot("telegram", "5007", "5007")).chat
+    await app.storage.outbox.notice(chat.id, "Pesan dari antrean", "test")
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_polling(polling_settings(app, api), stop=stop))
+    sent = await api.wait_for("sendMessage", within=10)
+    assert sent[0].chat_id == 5007 and "Pesan dari antrean" in api.texts(5007)[0]
+    stop.set()
+    assert await asyncio.wait_for(task, 15) == 0

@@ -160,3 +160,20 @@ async def test_restart_in_the_middle_of_linking(app: App, tg_settings: Settings,
             assert "Berhasil" in user.text
     finally:
         await reopened.close()
+
+
+async def test_a_reply_with_a_photo_is_sent_as_a_photo_with_its_caption(application: Application,
+                                                                         api: FakeBotApi) -> None:
+    """An admin's broadcast preview shows the photo as applicants will see it; a long text follows the photo."""
+    from bot.channels.telegram.delivery import Delivery
+    from bot.channels.telegram.markup import parts
+    from handlers.api import Reply
+
+    delivery = Delivery(application.bot)
+    for part in parts(Reply("<b>Info</b> gelombang 5", photo="PHOTO-FILE-ID")):
+        await delivery.send(7001, part)
+    photo = api.calls_to("sendPhoto")[0]
+    assert photo.params["photo"] == "PHOTO-FILE-ID" and "gelombang 5" in photo.params["caption"]
+    for part in parts(Reply("x" * 2000, photo="PHOTO-FILE-ID")):  # over the 1,024-character caption limit
+        await delivery.send(7002, part)
+    assert [c.method for c in api.calls if c.chat_id == 7002] == ["sendPhoto", "sendMessage"]

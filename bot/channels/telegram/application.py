@@ -18,6 +18,7 @@ from bot.channels.telegram.delivery import Delivery, guarded
 from bot.channels.telegram.processor import DEFAULT_MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.channels.telegram.updates import to_event
 from bot.logs import mask_text
+from bot.sender import run_sender
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,11 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
             if desk is not None:
                 await desk.start()
+            # The outbox sender (announcements, broadcasts, relays) runs beside polling and stops with it.
+            sender = asyncio.create_task(run_sender(app, settings, stop), name="sender")
             await stop.wait()
             log.info("stopping")
+            await sender
             if desk is not None:
                 await desk.stop()
             await application.updater.stop()

@@ -91,7 +91,8 @@ class Delivery:
         thread = int(event.thread_id) if event.thread_id else None  # a forum topic: answers stay in it (issue 8)
         for reply in outgoing.replies:
             messages = parts(reply)
-            if reply.replace and edit_target is not None and len(messages) == 1 and not reply.request_contact:
+            if (reply.replace and edit_target is not None and len(messages) == 1 and not reply.request_contact
+                    and not reply.photo):
                 done = await self.edit(chat_id, edit_target, messages[0])
                 edit_target = None
                 if done:
@@ -108,6 +109,10 @@ class Delivery:
     async def send(self, chat_id: int, part: Part, *, retry: bool = True, thread: int | None = None
                    ) -> Message | None:
         async def call() -> Message:
+            if part.photo:
+                return await self.bot.send_photo(chat_id, part.photo, caption=part.text or None,
+                                                 parse_mode=ParseMode.HTML, reply_markup=part.markup,
+                                                 message_thread_id=thread)
             return await self.bot.send_message(chat_id, part.text, parse_mode=ParseMode.HTML,
                                                reply_markup=part.markup, message_thread_id=thread)
 

@@ -29,6 +29,7 @@ class Part:
 
     text: str
     markup: Markup | None = None
+    photo: str | None = None  # a photo (file id or URL) sent with `text` as its caption
 
 
 def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -56,8 +57,12 @@ def parts(reply: Reply, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[Part]
     only, so its inline buttons (e.g. "Batal") are left out: any command or "batal" leaves the step anyway.
     """
     markup: Markup | None = contact_keyboard(reply.request_contact) if reply.request_contact else inline_keyboard(reply)
+    if reply.photo and visible(reply.text) <= MessageLimit.CAPTION_LENGTH:
+        return [Part(reply.text, markup, photo=reply.photo)]
     texts = split_html(reply.text, limit)
-    return [Part(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
+    messages = [Part(text, markup if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
+    # A caption too long for the photo: the photo goes first on its own, the text after it.
+    return [Part("", None, photo=reply.photo), *messages] if reply.photo else messages
 
 
 def units(text: str) -> int:
