@@ -253,7 +253,9 @@ async def code_step(ctx: Context) -> None:
                 rows(Button(t.gettext("Hubungkan akun"), GO, "hubungkan"), Button(t.gettext("Menu"), GO, "menu")))
         return
     if not hmac.compare_digest(_code_hash(ctx, state.phone, typed), state.code_hash):
-        await _failure(ctx, state.phone, t.gettext("Kode verifikasi tidak cocok."))
+        # Counted on this chat only: the number was typed, not proven, so counting on it would let anyone who
+        # knows a number lock its owner out. The phone key counts only after possession is proven (NIK step).
+        await _failure(ctx, None, t.gettext("Kode verifikasi tidak cocok."))
         return
     await _phone_given(ctx, state.phone)  # the number is proven: on to the NIK
 

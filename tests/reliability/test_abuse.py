@@ -181,9 +181,6 @@ async def test_nik_brute_force_lock_holds_across_restart_and_channels(
         await restarted.close()
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING (reported): wrong one-time codes count on the phone's lock-out key"
-                   " (handlers/link.py code_step -> _failure(ctx, state.phone, ...)), so someone who only knows a"
-                   " number can lock its owner out of linking for an hour, again and again")
 async def test_typing_someone_elses_number_cannot_lock_its_owner_out(
         app: App, http: httpx.AsyncClient, web: Web, wa_api: FakeWhatsAppApi, wa_user: WhatsAppUser,
         people: list[DemoApplicant]) -> None:
