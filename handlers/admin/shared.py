@@ -1,0 +1,65 @@
+"""What the admin modules share: the one `Routes` they all register on, platform limits, and parsing and formatting
+helpers (numbers, WIB times, short previews)."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+
+from handlers.i18n import WIB, Translator
+from handlers.router import Routes, escape
+
+routes = Routes()
+
+# Platform limits, mirrored here because handlers import no platform; a test checks them against
+# telegram.constants (MessageLimit.MAX_TEXT_LENGTH, MessageLimit.CAPTION_LENGTH, FileSizeLimit.*).
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_PHOTO_BYTES = 10_000_000  # FileSizeLimit.PHOTOSIZE_UPLOAD
+MAX_IMPORT_BYTES = 20_000_000  # FileSizeLimit.FILESIZE_DOWNLOAD: the largest file a bot may download
+
+
+def parse_int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
+_DATE_TIME = re.compile(
+    r"^(?:(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2}))?"
+    r"\s*(?:pukul\s*|jam\s*)?(?P<hh>\d{1,2})[:.](?P<mm>\d{2})\s*(?:wib)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_wib(text: str, now: datetime) -> datetime | None:
+    """'25-09-2021 17:00', '25/09/2021 17.00 WIB', '2021-09-25 17:00' or '17:00' (today) in WIB -> UTC."""
+    match = _DATE_TIME.match(text.strip())
+    if match is None:
+        return None
+    today = now.astimezone(WIB)
+    if match["y"]:
+        year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
+    elif match["y2"]:
+        year, month, day = int(match["y2"]), int(match["m2"]), int(match["d2"])
+    else:
+        year, month, day = today.year, today.month, today.day
+    try:
+        return datetime(year, month, day, int(match["hh"]), int(match["mm"]), tzinfo=WIB).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def time_example(t: Translator) -> str:
+    return t.gettext("Contoh: <code>25-09-2021 17:00</code> atau <code>17:00</code> untuk hari ini (WIB).")
+
+
+def shorten(text: str, limit: int = 120) -> str:
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    plain = " ".join(plain.split())
+    return escape(plain if len(plain) <= limit else plain[: limit - 1] + "…")
+
+
+def number(t: Translator, value: int) -> str:
+    """1.234 in Indonesian, 1,234 in English (as Babel formats rupiah, without the currency)."""
+    return t.money(value).removeprefix("Rp")
