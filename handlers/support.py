@@ -39,6 +39,7 @@ CHANNEL_LABELS = {Channel.TELEGRAM.value: "Telegram", Channel.WHATSAPP.value: "W
 DELIVERY_LABELS = {DeliveryState.PENDING: N_("antre"), DeliveryState.SENDING: N_("sedang dikirim"),
                    DeliveryState.SENT: N_("terkirim"), DeliveryState.FAILED: N_("gagal"),
                    DeliveryState.BLOCKED: N_("bot diblokir"), DeliveryState.CANCELLED: N_("tidak dikirim")}
+ACCESS_CHANGED = N_("Data Anda diubah")  # any other staff action on the record
 ACCESS_LABELS = {"lookup": N_("Data Anda dilihat"), "unlock_request": N_("Data Anda dilihat"),
                  "unlink_request": N_("Data Anda dilihat"), "unlock": N_("Kunci penghubungan dibuka"),
                  "unlink": N_("Akun diputuskan dari chat")}
@@ -412,7 +413,7 @@ async def access(ctx: Context) -> None:
         return
     lines = [t.gettext("<b>Akses petugas ke data Anda</b> (terbaru dulu). Nama petugas tidak ditampilkan.")]
     for e in entries:
-        label = t.gettext(ACCESS_LABELS.get(e.action, N_("Data Anda diubah")))
+        label = t.gettext(ACCESS_LABELS.get(e.action, ACCESS_CHANGED))
         lines.append(t.gettext("{time}: {what} oleh {role}").format(time=t.time(e.at), what=label,
                                                                    role=role_label(t, e.role)))
     ctx.say("\n".join(lines), rows(Button(t.gettext("Menu"), GO, "menu")))
