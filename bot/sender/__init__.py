@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 from bot.app import App, open_app
 from bot.sender.console import ConsoleTransport
 from bot.sender.transport import Outcome, OutcomeKind, Recipient, Transport
 from bot.sender.worker import Sender, SenderStats
 from bot.settings import Settings
+from bot.signals import stop_on_signals
 from handlers.roles import Channel, Role
 from storage import Storage
 
@@ -82,12 +82,8 @@ async def main(settings: Settings) -> int:
     """`python -m bot sender`: the sender alone, until SIGINT/SIGTERM."""
     settings.require_pepper()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
     app = await open_app(settings)
+    remove_signal_handlers = stop_on_signals(stop)
     try:
         log.info("sender running (Telegram %s/s, concurrency %d); stop with Ctrl+C",
                  settings.telegram_rate, settings.sender_concurrency)
@@ -96,8 +92,6 @@ async def main(settings: Settings) -> int:
         log.info("sender stopped: %d sent, %d throttled (429), %d retried, %d failed, %d blocked",
                  stats.sent, stats.throttled, stats.transient, stats.failed, stats.blocked)
     finally:
-        for sig in signals:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
+        remove_signal_handlers()
         await app.close()
     return 0

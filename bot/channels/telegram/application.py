@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
@@ -20,6 +18,7 @@ from bot.channels.telegram.updates import to_event
 from bot.logs import mask_text
 from bot.sender import run_sender
 from bot.settings import Settings
+from bot.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +89,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
     settings.require_pepper()
     stop = stop or asyncio.Event()
     app = await open_app(settings)
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread / Windows
-            loop.add_signal_handler(sig, stop.set)
+    remove_signal_handlers = stop_on_signals(stop)
     try:
         application = build_application(app, settings)
         try:
@@ -130,8 +125,6 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         finally:
             await application.shutdown()
     finally:
-        for sig in signals:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(sig)
+        remove_signal_handlers()
         await app.close()
     return 0
