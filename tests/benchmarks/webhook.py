@@ -38,7 +38,7 @@ from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, sign
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
 from tests.benchmarks.harness import header, summary_ms, verdict
-from tests.benchmarks.webhook_load import APP_SECRET, bodies, cpu_seconds, free_port, wait_ready
+from tests.benchmarks.webhook_load import APP_SECRET, Request, bodies, cpu_seconds, free_port, post, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_SECRET = "bench-telegram-secret"
@@ -47,7 +47,6 @@ P99_TARGET = 0.050
 CONNECTIONS_OPEN_LOOP = 64
 POLL_EVERY = 0.05
 
-Request = tuple[str, bytes, dict[str, str]]  # path, body, extra headers
 
 
 def bare_app() -> Starlette:
@@ -114,19 +113,6 @@ def workload(count: int, first_user: int) -> tuple[list[Request], int]:
     return requests, messages
 
 
-async def post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request) -> int:
-    """One HTTP/1.1 POST on a keep-alive connection (a bare client: it must cost far less than the servers)."""
-    path, body, extra = request
-    head = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
-    writer.write((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{head}"
-                  f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
-    status_line = await reader.readline()
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return int(status_line.split()[1])
 
 
 async def closed_loop(port: int, requests: list[Request], concurrency: int, deadline: float) -> tuple[float, dict]:
