@@ -30,6 +30,11 @@ def normalize_locale(code: str | None) -> str:
     """Map a platform language code ('en-US', 'id') to a supported locale, falling back to Indonesian."""
     if not code:
         return DEFAULT_LOCALE
+    return _normalize_locale(code)
+
+
+@lru_cache(maxsize=512)  # one call per update; Babel's parse looks for a locale file on disk each time (~0.1 ms)
+def _normalize_locale(code: str) -> str:
     try:
         language = Locale.parse(code.replace("-", "_")).language
     except (ValueError, TypeError, UnknownLocaleError):  # "xx": well-formed, but no such locale

@@ -60,8 +60,24 @@ def _cancel_row(ctx: Context) -> tuple[tuple[Button, ...], ...]:
     return rows(Button(ctx.t.gettext("Batal"), GO, "menu"))
 
 
+async def _attempts(ctx: Context, phone: str | None = None) -> LinkLock:
+    """Failed verifications of this chat and, given a phone, of that number (the higher count, the later lock).
+
+    The chat's own came with the update's snapshot (no failure is recorded before this is asked in an update);
+    only the number's, which other chats share, is read now."""
+    now = ctx.now()
+    own = ctx.snapshot.link_attempts
+    if own is None or (own.locked_until is not None and own.locked_until <= now):  # an expired lock counts nothing
+        own = LinkLock(0, None)
+    if phone is None:
+        return own
+    other = await ctx.storage.link_attempts.state([f"phone:{phone}"], now)
+    locks = [until for until in (own.locked_until, other.locked_until) if until is not None]
+    return LinkLock(max(own.failures, other.failures), max(locks) if locks else None)
+
+
 async def _locked(ctx: Context, phone: str | None = None) -> LinkLock | None:
-    lock = await ctx.storage.link_attempts.state(_keys(ctx, phone), ctx.now())
+    lock = await _attempts(ctx, phone)
     if lock.locked_until is None:
         return None
     _say_locked(ctx, lock)
@@ -270,7 +286,9 @@ async def nik_step(ctx: Context) -> None:
     text = ctx.event.text
     if looks_like_nik(text):
         ctx.out.forget_incoming = True
-    if await _locked(ctx, phone):
+    attempts = await _attempts(ctx, phone)
+    if attempts.locked_until is not None:
+        _say_locked(ctx, attempts)
         await ctx.end_step()
         return
     check = check_nik(text)
@@ -289,7 +307,8 @@ async def nik_step(ctx: Context) -> None:
         )
         return
     previous = await ctx.storage.chats.link(ctx.chat.id, account.id, ctx.actor)
-    await ctx.storage.link_attempts.clear(_keys(ctx, phone))
+    if attempts.failures:  # with none counted there is nothing to clear (an expired lock counts as none)
+        await ctx.storage.link_attempts.clear(_keys(ctx, phone))
     if previous is not None:
         old_t = translator(previous.locale)  # the old chat is told in its own language
         ctx.notify(

@@ -75,6 +75,9 @@ class ChatSnapshot:
     conversation: Conversation | None
     account: Account | None
     granted_role: str | None = None  # a role an admin granted to the sender with /peran (staff only)
+    # The chat's own failed verifications as stored (link_attempts key 'chat:<id>'), None if it has none; a lock
+    # that has expired still shows: the reader compares with its clock, as LinkAttempts.state does.
+    link_attempts: LinkLock | None = None
 
 
 @dataclass(frozen=True, slots=True)

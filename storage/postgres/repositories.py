@@ -30,6 +30,7 @@ from storage.models import (
     WaveResult,
     WaveStanding,
 )
+from storage.postgres.coordination import lock_key
 from storage.postgres.database import Database, Transaction
 from storage.sqlite.database import now_utc
 from storage.sqlite.repositories import ImportConflict, ImportRow, Progress
@@ -99,14 +100,17 @@ class ChatRepository:
             " last_seen = excluded.last_seen, user_id = coalesce(excluded.user_id, chats.user_id),"
             " blocked = false RETURNING *)"  # the user writes again: they can receive messages again
             f" SELECT ch.*, cv.step AS cv_step, cv.payload AS cv_payload, {ACCOUNT_COLUMNS},"
-            " (SELECT g.role FROM granted_roles g WHERE g.channel = ch.channel AND g.user_id = $3) AS granted_role"
-            " FROM ch LEFT JOIN conversations cv ON cv.chat_id = ch.id LEFT JOIN accounts a ON a.id = ch.account_id",
+            " (SELECT g.role FROM granted_roles g WHERE g.channel = ch.channel AND g.user_id = $3) AS granted_role,"
+            " la.failures AS la_failures, la.locked_until AS la_locked_until"
+            " FROM ch LEFT JOIN conversations cv ON cv.chat_id = ch.id LEFT JOIN accounts a ON a.id = ch.account_id"
+            " LEFT JOIN link_attempts la ON la.key = 'chat:' || ch.id",
             (channel, external_id, user_id, now_utc(), locale),
         )
         assert row is not None  # just upserted
         conversation = Conversation(row["cv_step"], row["cv_payload"]) if row["cv_step"] else None
         account = account_row(row, "a_") if row["a_id"] is not None else None
-        return ChatSnapshot(chat_row(row), conversation, account, row["granted_role"])
+        attempts = LinkLock(row["la_failures"], row["la_locked_until"]) if row["la_failures"] is not None else None
+        return ChatSnapshot(chat_row(row), conversation, account, row["granted_role"], attempts)
 
     async def get(self, chat_id: int) -> Chat | None:
         row = await self._db.fetchone("SELECT * FROM chats WHERE id = $1", (chat_id,))
@@ -412,6 +416,9 @@ class CatalogueRepository:
     async def replace(self, platforms: Sequence[Platform], trainings: Sequence[Training]) -> None:
         names = {p.id: p.name for p in platforms}
         async with self._db.transaction() as tx:
+            # Processes starting together all seed an empty catalogue: without this lock both DELETEs see nothing
+            # and the second INSERT fails on the primary key. The lock ends with the transaction.
+            await tx.execute("SELECT pg_advisory_xact_lock($1)", (lock_key("catalogue"),))
             await tx.execute("DELETE FROM trainings")
             await tx.execute("DELETE FROM platforms")
             await tx.executemany(

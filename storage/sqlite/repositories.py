@@ -80,6 +80,21 @@ _ACCOUNT_COLUMNS = "a.id AS a_id, a.phone AS a_phone, a.name AS a_name, a.card_n
 _ACCOUNT_ARRAY = "a.id, a.phone, a.name, a.card_number, a.balance, a.balance_at"
 
 
+_SNAPSHOT = (
+    "INSERT INTO chats (channel, external_id, user_id, locale, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (channel, external_id) DO UPDATE SET last_seen = excluded.last_seen,"
+    " user_id = coalesce(excluded.user_id, chats.user_id),"
+    " blocked = 0"  # the user writes again: they can receive messages again (outbox 403 set it)
+    " RETURNING *,"
+    " (SELECT json_array(cv.step, cv.payload) FROM conversations cv WHERE cv.chat_id = chats.id) AS cv,"
+    f" (SELECT json_array({_ACCOUNT_ARRAY}) FROM accounts a WHERE a.id = chats.account_id) AS account,"
+    " (SELECT g.role FROM granted_roles g WHERE g.channel = chats.channel AND g.user_id = ?) AS granted_role,"
+    " (SELECT json_array(la.failures, la.locked_until) FROM link_attempts la WHERE la.key = 'chat:' || chats.id)"
+    " AS attempts,"
+    " (SELECT data_version FROM pragma_data_version) AS data_version"  # see Database.data_version
+)
+
+
 class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -88,25 +103,21 @@ class ChatRepository:
         self, channel: str, external_id: str, user_id: str | None, locale: str = DEFAULT_CHAT_LOCALE
     ) -> ChatSnapshot:
         """Register the chat (or touch its last_seen) and read it with its conversation and account: one round trip
-        (the upsert RETURNs the chat with its conversation, account and granted role from subqueries)."""
+        (the upsert RETURNs the chat with its conversation, account, granted role and failed verifications from
+        subqueries)."""
         now = to_db_time(now_utc())
-        rows = await self._db.fetchall(
-            "INSERT INTO chats (channel, external_id, user_id, locale, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (channel, external_id) DO UPDATE SET last_seen = excluded.last_seen,"
-            " user_id = coalesce(excluded.user_id, chats.user_id),"
-            " blocked = 0"  # the user writes again: they can receive messages again (outbox 403 set it)
-            " RETURNING *,"
-            " (SELECT json_array(cv.step, cv.payload) FROM conversations cv WHERE cv.chat_id = chats.id) AS cv,"
-            f" (SELECT json_array({_ACCOUNT_ARRAY}) FROM accounts a WHERE a.id = chats.account_id) AS account,"
-            " (SELECT g.role FROM granted_roles g WHERE g.channel = chats.channel AND g.user_id = ?) AS granted_role",
-            (channel, external_id, user_id, locale, now, now, user_id),
-        )
+        rows = await self._db.fetchall(_SNAPSHOT, (channel, external_id, user_id, locale, now, now, user_id))
         row = rows[0]
+        self._db.data_version = row["data_version"]
         conversation = Conversation(*json.loads(row["cv"])) if row["cv"] else None
         account = Account(*json.loads(row["account"])) if row["account"] else None
         if account is not None and account.balance_at is not None:
             account = replace(account, balance_at=from_db_time(account.balance_at))  # type: ignore[arg-type]
-        return ChatSnapshot(_chat(row), conversation, account, row["granted_role"])
+        attempts = None
+        if row["attempts"]:
+            failures, locked_until = json.loads(row["attempts"])
+            attempts = LinkLock(failures, from_db_time(locked_until))
+        return ChatSnapshot(_chat(row), conversation, account, row["granted_role"], attempts)
 
     async def get(self, chat_id: int) -> Chat | None:
         row = await self._db.fetchone("SELECT * FROM chats WHERE id = ?", (chat_id,))
@@ -147,22 +158,9 @@ class ChatRepository:
         )
 
     async def link(self, chat_id: int, account_id: int, actor: str) -> Chat | None:
-        """Link the chat to the account; return the chat of the same channel that held the link before, if any."""
-        now = to_db_time(now_utc())
-        async with self._db.transaction() as tx:
-            previous = await tx.fetchone(
-                "SELECT p.* FROM chats p JOIN chats me ON me.id = ? AND p.channel = me.channel"
-                " WHERE p.account_id = ? AND p.id != me.id",
-                (chat_id, account_id),
-            )
-            if previous is not None:
-                await tx.execute("UPDATE chats SET account_id = NULL, linked_at = NULL WHERE id = ?", (previous["id"],))
-                await _audit(tx, actor, "applicant", "link_moved", f"chat:{previous['id']}", f"to chat:{chat_id}")
-            await tx.execute(
-                "UPDATE chats SET account_id = ?, linked_at = ? WHERE id = ?", (account_id, now, chat_id)
-            )
-            await tx.execute("DELETE FROM conversations WHERE chat_id = ?", (chat_id,))
-            await _audit(tx, actor, "applicant", "link", f"account:{account_id}", f"chat:{chat_id}")
+        """Link the chat to the account; return the chat of the same channel that held the link before, if any.
+        One transaction in one round trip (`Database.atomic`)."""
+        previous = await self._db.atomic(_link, chat_id, account_id, actor, to_db_time(now_utc()))
         return _chat(previous) if previous is not None else None
 
     async def unlink(self, chat_id: int, actor: str, role: str = "applicant", reason: str | None = None) -> int | None:
@@ -175,6 +173,23 @@ class ChatRepository:
             await tx.execute("DELETE FROM conversations WHERE chat_id = ?", (chat_id,))
             await _audit(tx, actor, role, "unlink", f"account:{row['account_id']}", reason or f"chat:{chat_id}")
             return int(row["account_id"])
+
+
+def _link(connection: sqlite3.Connection, chat_id: int, account_id: int, actor: str, now: str) -> sqlite3.Row | None:
+    """ChatRepository.link's statements, on the database thread inside one transaction."""
+    previous: sqlite3.Row | None = connection.execute(
+        "SELECT p.* FROM chats p JOIN chats me ON me.id = ? AND p.channel = me.channel"
+        " WHERE p.account_id = ? AND p.id != me.id",
+        (chat_id, account_id),
+    ).fetchone()
+    if previous is not None:
+        connection.execute("UPDATE chats SET account_id = NULL, linked_at = NULL WHERE id = ?", (previous["id"],))
+        connection.execute(_AUDIT_INSERT, (now, actor, "applicant", "link_moved", f"chat:{previous['id']}",
+                                           f"to chat:{chat_id}"))
+    connection.execute("UPDATE chats SET account_id = ?, linked_at = ? WHERE id = ?", (account_id, now, chat_id))
+    connection.execute("DELETE FROM conversations WHERE chat_id = ?", (chat_id,))
+    connection.execute(_AUDIT_INSERT, (now, actor, "applicant", "link", f"account:{account_id}", f"chat:{chat_id}"))
+    return previous
 
 
 class AccountRepository:
@@ -217,16 +232,19 @@ class AccountRepository:
         (and card/balance, when the row has them) and the wave's result are already as in the row, *updated*
         otherwise. Rows are staged in a TEMP table, a few thousand per statement, outside the write transaction:
         the iterable may validate lazily (and raise to abort: nothing is written then), and the bot's other
-        writes are only held up for the set-based merge at the end, which runs in ONE transaction.
+        writes are only held up for the set-based merge at the end, which runs in ONE transaction; into an empty
+        registry (the first import) it inserts without a plan and builds the secondary indexes after
+        (`_fill_empty`).
         Raises `ImportConflict` (nothing written) when a card number belongs to another account already.
         """
         async with self._import_lock:
             await self._db.execute(f"DROP TABLE IF EXISTS {_STAGE}")
             await self._db.execute(_STAGE_TABLE)
             try:
-                if not await self._stage(rows):
+                staged = await self._stage(rows)
+                if not staged:
                     return ImportCounts(new=0, updated=0, unchanged=0)
-                return await self._merge()
+                return await self._merge(staged)
             finally:
                 await self._db.execute(f"DROP TABLE IF EXISTS {_STAGE}")
 
@@ -248,7 +266,7 @@ class AccountRepository:
                 await pending
         return staged
 
-    async def _merge(self) -> ImportCounts:
+    async def _merge(self, staged: int) -> ImportCounts:
         now = to_db_time(now_utc())
         async with self._db.transaction() as tx:
             previous = await tx.fetchone("PRAGMA cache_size")
@@ -263,6 +281,8 @@ class AccountRepository:
                 )
                 if clashes:
                     raise ImportConflict([r["line"] for r in clashes], clashes[0]["total"])
+                if await self._fill_empty(tx, now, staged):
+                    return ImportCounts(new=staged, updated=0, unchanged=0)  # no record existed before
                 counts = await self._plan(tx)
                 await tx.execute(f"INSERT OR IGNORE INTO waves (number) SELECT DISTINCT wave FROM {_PLAN}")
                 first_id = await self._upsert_accounts(tx, now, counts["new_account_rows"])
@@ -284,6 +304,57 @@ class AccountRepository:
                 await tx.execute(f"DROP TABLE IF EXISTS {_PLAN}")
         new, unchanged = int(counts["new"]), int(counts["unchanged"])
         return ImportCounts(new=new, updated=int(counts["total"]) - new - unchanged, unchanged=unchanged)
+
+    @staticmethod
+    async def _fill_empty(tx: Transaction, now: str | None, staged: int) -> bool:
+        """The first import into an empty registry: False (nothing done) when accounts or wave results exist.
+
+        Every row is new, so no plan is needed; and the secondary indexes of both tables are dropped before and
+        built again after, by sorting (cheaper than inserting into them in file order, at random), in this same
+        transaction: a reader sees the old schema or the new one, whole.
+        """
+        empty = await tx.fetchone(
+            "SELECT NOT EXISTS (SELECT 1 FROM accounts) AND NOT EXISTS (SELECT 1 FROM wave_results) AS empty"
+        )
+        assert empty is not None
+        if not empty["empty"]:
+            return False
+        indexes = await tx.fetchall(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
+            " AND tbl_name IN ('accounts', 'wave_results') ORDER BY name"
+        )
+        for index in indexes:
+            await tx.execute(f'DROP INDEX "{index["name"]}"')
+        await tx.execute(f"INSERT OR IGNORE INTO waves (number) SELECT DISTINCT wave FROM {_STAGE}")
+        # Rows of one NIK agree on phone and name (the validator sees to it); card and balance come from its lolos
+        # row, the only one that has them.
+        await tx.execute(
+            "INSERT INTO accounts (nik_hash, phone, name, card_number, balance, balance_at, updated_at)"
+            " SELECT nik_hash, phone, name, card_number, balance,"
+            f" CASE WHEN balance IS NULL THEN NULL ELSE :now END, :now FROM {_STAGE} WHERE true ORDER BY rowid"
+            " ON CONFLICT (nik_hash) DO UPDATE SET card_number = coalesce(excluded.card_number, card_number),"
+            " balance = coalesce(excluded.balance, balance), balance_at = coalesce(excluded.balance_at, balance_at)",
+            {"now": now},
+        )
+        ids = await tx.fetchone(
+            f"SELECT (SELECT min(id) FROM accounts) AS first, (SELECT max(id) FROM accounts) AS last,"
+            f" (SELECT min(rowid) FROM {_STAGE}) AS first_row, (SELECT max(rowid) FROM {_STAGE}) AS last_row"
+        )
+        assert ids is not None
+        if ids["last"] - ids["first"] + 1 == staged == ids["last_row"] - ids["first_row"] + 1:
+            # Each row made one account, in row order, with the next id: number them, no look-ups.
+            await tx.execute(
+                f"INSERT INTO wave_results (account_id, wave, result) SELECT rowid + ?, wave, result FROM {_STAGE}",
+                (ids["first"] - ids["first_row"],),
+            )
+        else:  # a NIK on several rows (several waves): look the ids up
+            await tx.execute(
+                "INSERT INTO wave_results (account_id, wave, result)"
+                f" SELECT a.id, s.wave, s.result FROM {_STAGE} s JOIN accounts a ON a.nik_hash = s.nik_hash"
+            )
+        for index in indexes:
+            await tx.execute(index["sql"])
+        return True
 
     @staticmethod
     async def _plan(tx: Transaction) -> sqlite3.Row:
@@ -379,6 +450,9 @@ class ImportConflict(Exception):
         self.total = total
 
 
+# A row's result binds as its text: without an adapter, sqlite3 first looks for one (and for `__conform__`) on
+# every str subclass it binds, which costs a third of staging a million rows.
+sqlite3.register_adapter(WaveResult, str)
 _STAGE = "temp.import_staging"
 _PLAN = "temp.import_plan"
 _STAGE_TABLE = (
@@ -493,21 +567,53 @@ def _combine(rows: Sequence[sqlite3.Row], now: datetime) -> LinkLock:
     return LinkLock(failures, locked_until)
 
 
+class _CatalogueSummary(NamedTuple):
+    data_version: int
+    platforms: list[Platform]
+    stats: dict[str, tuple[int, int, int]]
+
+
+def _read_catalogue(connection: sqlite3.Connection) -> _CatalogueSummary:
+    """The platforms and the trainings' statistics, with the data_version they were read at (database thread)."""
+    (version,) = connection.execute("PRAGMA data_version").fetchone()
+    platforms = []
+    for r in connection.execute("SELECT * FROM platforms ORDER BY position"):
+        data = json.loads(r["data"])
+        platforms.append(
+            Platform(r["id"], r["name"], r["position"], data["url"], tuple(data["domains"]), data["texts"])
+        )
+    stats = {r["platform_id"]: (r["n"], r["low"], r["high"]) for r in connection.execute(
+        "SELECT platform_id, count(*) AS n, min(price) AS low, max(price) AS high FROM trainings GROUP BY platform_id"
+    )}
+    return _CatalogueSummary(int(version), platforms, stats)
+
+
 class CatalogueRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # The platforms and the statistics change only when the catalogue is replaced: kept in this process until
+        # `replace` here, or a commit by another process (e.g. `python -m bot import-catalogue`), which changes the
+        # data_version that every chat snapshot reads (Database.data_version).
+        self._summary: _CatalogueSummary | None = None
+
+    async def _current(self) -> _CatalogueSummary:
+        summary = self._summary
+        if summary is None or summary.data_version != self._db.data_version:
+            summary = self._summary = await self._db.run(_read_catalogue)
+            self._db.data_version = summary.data_version
+        return summary
 
     async def platforms(self) -> list[Platform]:
-        rows = await self._db.fetchall("SELECT * FROM platforms ORDER BY position")
-        result = []
-        for r in rows:
-            data = json.loads(r["data"])
-            result.append(
-                Platform(r["id"], r["name"], r["position"], data["url"], tuple(data["domains"]), data["texts"])
-            )
-        return result
+        return list((await self._current()).platforms)
 
     async def replace(self, platforms: Sequence[Platform], trainings: Sequence[Training]) -> None:
+        self._summary = None
+        try:
+            await self._replace(platforms, trainings)
+        finally:
+            self._summary = None  # a read that overlapped the replacement may have cached the old catalogue
+
+    async def _replace(self, platforms: Sequence[Platform], trainings: Sequence[Training]) -> None:
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM trainings")
             await tx.execute("DELETE FROM platforms")
@@ -579,11 +685,7 @@ class CatalogueRepository:
 
     async def training_stats(self) -> dict[str, tuple[int, int, int]]:
         """Per platform id: how many trainings, the lowest and the highest price."""
-        rows = await self._db.fetchall(
-            "SELECT platform_id, count(*) AS n, min(price) AS low, max(price) AS high FROM trainings"
-            " GROUP BY platform_id"
-        )
-        return {r["platform_id"]: (r["n"], r["low"], r["high"]) for r in rows}
+        return dict((await self._current()).stats)
 
 
 class AuditRepository:
@@ -613,8 +715,8 @@ def _audit_entry(r: sqlite3.Row) -> AuditEntry:
     )
 
 
+_AUDIT_INSERT = "INSERT INTO audit_log (at, actor, role, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)"
+
+
 async def _audit(tx: Transaction, actor: str, role: str, action: str, subject: str, detail: str | None) -> None:
-    await tx.execute(
-        "INSERT INTO audit_log (at, actor, role, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        (to_db_time(now_utc()), actor, role, action, subject, detail),
-    )
+    await tx.execute(_AUDIT_INSERT, (to_db_time(now_utc()), actor, role, action, subject, detail))

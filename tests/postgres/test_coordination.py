@@ -12,6 +12,7 @@ from importlib import resources
 
 import pytest
 
+from bot import catalogue
 from bot.sender.budget import SharedBucket
 from storage import Storage, open_storage
 from storage.models import BroadcastKind
@@ -44,6 +45,13 @@ async def test_processes_starting_together_migrate_once(url: str) -> None:
     finally:
         for storage in storages:
             await storage.close()
+
+
+async def test_processes_starting_together_seed_the_catalogue_once(processes: list[Storage]) -> None:
+    # `serve` processes started at once each find the catalogue empty and seed it; none may fail on a duplicate.
+    await asyncio.gather(*(catalogue.ensure_loaded(s) for s in processes))
+    seeded = await processes[0].catalogue.platforms()
+    assert len(seeded) == 7 and await processes[1].catalogue.count_trainings() > 0
 
 
 async def test_a_chats_updates_are_handled_in_ticket_order_across_processes(processes: list[Storage]) -> None:

@@ -15,14 +15,14 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
+from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.telegram.markup import Part, parts
+from bot.channels.telegram.markup import Part, markup_json, parts
 from bot.logs import mask_text
 from handlers.api import Event, EventKind, Outgoing, Reply
 from handlers.roles import Channel
@@ -77,6 +77,17 @@ def _undelivered(exc: TelegramError) -> bool:
     return (isinstance(exc, NetworkError) and not isinstance(exc, TimedOut)) or type(exc) is TelegramError
 
 
+async def post(bot: Bot, method: str, params: dict[str, object]) -> Any:
+    """One Bot API call; its raw result (a dict, or True).
+
+    PTB's typed methods (send_message, edit_message_text, ...) parse every answer into a `Message`, which costs
+    more than the rest of the call (measured: the largest single cost of an answer); an answer's only use here is
+    its message_id. `Bot._post` is the step all of them go through: the same defaults, request, and errors
+    (RetryAfter, Forbidden, BadRequest, ...). Keyboards go as their JSON, made once per keyboard (markup_json).
+    """
+    return await bot._post(method, params)  # drops the parameters that are None, as the typed methods do
+
+
 class Delivery:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -106,25 +117,29 @@ class Delivery:
         for notice in outgoing.notices:
             await self.notice(notice.channel, notice.chat_id, notice.reply)
 
-    async def send(self, chat_id: int, part: Part, *, retry: bool = True, thread: int | None = None
-                   ) -> Message | None:
-        async def call() -> Message:
+    async def send(self, chat_id: int, part: Part, *, retry: bool = True, thread: int | None = None) -> int | None:
+        """Send one message; its message_id, or None if it was not sent."""
+        async def call() -> int:
             if part.photo:
-                return await self.bot.send_photo(chat_id, part.photo, caption=part.text or None,
-                                                 parse_mode=ParseMode.HTML, reply_markup=part.markup,
-                                                 message_thread_id=thread)
-            return await self.bot.send_message(chat_id, part.text, parse_mode=ParseMode.HTML,
-                                               reply_markup=part.markup, message_thread_id=thread)
+                photo = await self.bot.send_photo(chat_id, part.photo, caption=part.text or None,
+                                                  parse_mode=ParseMode.HTML, reply_markup=part.markup,
+                                                  message_thread_id=thread)
+                return photo.message_id
+            sent = await post(self.bot, "sendMessage", {
+                "chat_id": chat_id, "text": part.text, "parse_mode": ParseMode.HTML.value,
+                "reply_markup": markup_json(part.markup), "message_thread_id": thread})
+            return int(sent["message_id"])
 
         return await guarded("message", chat_id, call, retry=retry)
 
     async def _send_removing_keyboard(self, chat_id: int, part: Part) -> None:
         """Send `part` taking the contact keyboard away; a message has one keyboard, so inline buttons are
         put back on it by an edit."""
-        sent = await self.send(chat_id, Part(part.text, ReplyKeyboardRemove()))
+        sent = await self.send(chat_id, Part(part.text, _REMOVE_KEYBOARD))
         if sent is not None and isinstance(part.markup, InlineKeyboardMarkup):
             async def call() -> object:
-                return await self.bot.edit_message_reply_markup(chat_id, sent.message_id, reply_markup=part.markup)
+                return await post(self.bot, "editMessageReplyMarkup", {
+                    "chat_id": chat_id, "message_id": sent, "reply_markup": markup_json(part.markup)})
 
             await guarded("keyboard", chat_id, call)
 
@@ -133,8 +148,9 @@ class Delivery:
         markup = part.markup if isinstance(part.markup, InlineKeyboardMarkup) else None
 
         async def call() -> object:
-            return await self.bot.edit_message_text(part.text, chat_id, message_id, parse_mode=ParseMode.HTML,
-                                                    reply_markup=markup)
+            return await post(self.bot, "editMessageText", {
+                "chat_id": chat_id, "message_id": message_id, "text": part.text,
+                "parse_mode": ParseMode.HTML.value, "reply_markup": markup_json(markup)})
 
         try:
             await guarded("edit", chat_id, call, raise_bad_request=True)
@@ -160,6 +176,9 @@ class Delivery:
             return
         for part in parts(reply):
             await self.send(int(chat_id), part, retry=False)
+
+
+_REMOVE_KEYBOARD = ReplyKeyboardRemove()  # immutable: one for every chat, its JSON made once
 
 
 def _button_message(update: Update) -> int | None:

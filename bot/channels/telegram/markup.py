@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,29 @@ def _inline_keyboard(buttons: tuple[tuple[AnyButton, ...], ...]) -> InlineKeyboa
     ])
 
 
+# id(markup) -> (markup, its JSON). The entry holds the markup, so its id cannot be reused by another object while
+# the entry exists; PTB objects are immutable, so the JSON stays right. Our keyboards come from the caches here,
+# so a few hundred entries serve every chat.
+_MARKUP_JSON: dict[int, tuple[Markup, str]] = {}
+_MARKUP_JSON_MAX = 2048
+
+
+def markup_json(markup: Markup | None) -> str | None:
+    """The keyboard as the Bot API's JSON (what PTB would send), made once per keyboard object: `to_dict` of an
+    inline keyboard costs more than the rest of a sendMessage's parameters."""
+    if markup is None:
+        return None
+    entry = _MARKUP_JSON.get(id(markup))
+    if entry is not None and entry[0] is markup:
+        return entry[1]
+    if len(_MARKUP_JSON) >= _MARKUP_JSON_MAX:
+        _MARKUP_JSON.clear()
+    encoded = json.dumps(markup.to_dict())
+    _MARKUP_JSON[id(markup)] = (markup, encoded)
+    return encoded
+
+
+@lru_cache(maxsize=64)  # a few labels (one per language); immutable, like the inline keyboards
 def contact_keyboard(label: str) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup([[KeyboardButton(label, request_contact=True)]], one_time_keyboard=True,
                                resize_keyboard=True)
