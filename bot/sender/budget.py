@@ -3,7 +3,7 @@
 One sender paces itself with its in-memory `TokenBucket`. With several senders (on one machine or many) each
 bucket would allow the full rate and together they would exceed the platform's limit, so on PostgreSQL the
 tokens come from one bucket row per channel (`storage.budget`, see storage/postgres/coordination.py) with the
-same burst as `TokenBucket` and a slower refill (`SHARED_GUARD`): in any one-second window fewer than `rate`
+a burst of ~5 % of the cap and a slower refill (`SHARED_GUARD`): in any one-second window fewer than `rate`
 messages start, summed over all senders. A 429 pauses every sender of the channel, not only the one that got it.
 """
 
@@ -15,7 +15,7 @@ import logging
 import math
 import time
 
-from bot.sender.pacing import PACING_GUARD, TokenBucket
+from bot.sender.pacing import TokenBucket
 from bot.sender.transport import Transport
 from storage import Storage, StorageError
 from storage.interface import RateBudget
@@ -23,10 +23,11 @@ from storage.interface import RateBudget
 log = logging.getLogger(__name__)
 
 # Senders in several processes (machines) reach the platform with more spread in time than one process's sends:
-# the shared bucket refills at the cap / 1.10 (its burst stays the in-memory bucket's, ~3 % of the cap), so in any
-# one-second window the tokens handed out stay ~6 % under the cap, room for sends granted earlier arriving late.
+# the shared bucket refills at the cap / 1.10 and holds at most `SHARED_BURST` of the cap, so in any one-second
+# window the tokens handed out stay 4-6 % under the cap, room for sends granted earlier arriving late.
 SHARED_GUARD = 0.10
 MAX_WAIT = 0.5  # seconds between two looks at the shared bucket when it is empty (or the database is not there)
+SHARED_BURST = 0.05 / 1.05  # of the cap: the tokens the shared bucket holds at most (~5 %, rounded down)
 
 
 class SharedBucket:
@@ -35,7 +36,7 @@ class SharedBucket:
         self.channel = channel
         self.rate = rate
         self.refill = rate / (1 + guard)
-        self.capacity = float(max(1, math.floor(rate * PACING_GUARD / (1 + PACING_GUARD))))
+        self.capacity = float(max(1, math.floor(rate * SHARED_BURST)))
         self.paused_until = 0.0
         self._writes: set[asyncio.Task[None]] = set()
 

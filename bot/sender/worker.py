@@ -1,11 +1,16 @@
 """The outbox worker: claims ready deliveries, sends them at the platform's pace, records each outcome.
 
 One lane per transport (channel): a token bucket (the channel's rate), a spacing per chat, and at most
-`concurrency` sends in flight. Tokens are taken *before* a claim and only as many deliveries are claimed as
-there are tokens and free slots, so a delivery is in state 'sending' only while it is really being sent.
+`concurrency` deliveries 'sending' at once. A claimer keeps a small backlog of claimed deliveries (the tokens of
+the next few milliseconds' worth), so that a token never waits for a database round trip: the dispatch loop takes
+tokens and starts the backlog's sends. The backlog counts against `concurrency`, is put back untried when a 429
+pauses the lane or the sender stops, and a delivery older than a quarter of the lease in it is put back, not sent.
 
-Crash safety: a delivery is 'sending' from its claim until its outcome is recorded (one statement right after
-the platform answers). If the process dies in between (kill -9), the platform may or may not have the message:
+Crash safety: a delivery is 'sending' from its claim until its outcome is recorded (right after the platform
+answers; deliveries sent are recorded by the claimer, every 'sent' that came in since its last trip, in the same
+transaction as its next claim; a send keeps its slot until its row says 'sent', so at most `concurrency` deliveries
+are ever 'sending').
+If the process dies in between (kill -9), the platform may or may not have the message:
 after `lease` seconds any sender puts such deliveries back to 'pending', flagged `ambiguous`, and sends them
 again. We choose at-least-once for them: a missing result message is worse than a rare duplicate, and their
 number is bounded by the concurrency (only in-flight sends can be ambiguous). Nothing recorded 'sent' is ever
@@ -17,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,7 +45,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # transient failures (5xx, timeouts) before a delivery is given up as failed
 BACKOFF_BASE = 2.0  # seconds; doubled per attempt, with jitter
 BACKOFF_CAP = 300.0
-MAX_BATCH = 50  # deliveries claimed at once (also bounded by free slots and tokens)
+MAX_BATCH = 50  # deliveries claimed at once (also bounded by free slots and the backlog's size)
+CLAIM_AHEAD = 0.010  # seconds of tokens the backlog holds: a few claims' round trips on a busy machine
 IDLE_POLL = 0.25  # seconds between claims when nothing is ready
 HOUSEKEEPING_EVERY = 0.5
 EXPAND_BUDGET = 0.2  # seconds of audience expansion per housekeeping round
@@ -63,9 +71,16 @@ class Lane:
     transport: Transport
     bucket: TokenBucket | SharedBucket  # SharedBucket: several senders share the rate (PostgreSQL, issue 7)
     spacing: ChatSpacing
-    in_flight: int = 0
+    in_flight: int = 0  # sends started and not yet recorded
     ready: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    backlog: deque[tuple[float, Claim]] = field(default_factory=deque)  # claimed, not started (monotonic time)
+    ahead: int = 1  # the backlog the claimer keeps: the tokens of CLAIM_AHEAD seconds
+    claimed: asyncio.Event = field(default_factory=asyncio.Event)  # the claimer added to the backlog
+    wanted: asyncio.Event = field(default_factory=asyncio.Event)  # backlog shrank, slot freed, or a send to record
+    sent: list[tuple[int, str | None]] = field(default_factory=list)  # sent, to record: (delivery id, message id)
+    sent_written: asyncio.Future[None] | None = None  # done when `sent` (as it is now) is recorded
+    claimer: asyncio.Task[None] | None = None
 
 
 def backoff(attempts: int) -> float:
@@ -93,9 +108,11 @@ class Sender:
         self.clock = clock
         self.stats = SenderStats()
         self.lanes = [Lane(t, bucket_for(storage, t), ChatSpacing(t.per_chat_interval)) for t in transports]
+        for lane in self.lanes:
+            refill = lane.bucket.refill
+            lane.ahead = MAX_BATCH if math.isinf(refill) else max(1, min(MAX_BATCH, math.ceil(refill * CLAIM_AHEAD)))
         self._staff = staff or {}  # role -> principals "channel:user_id" from the settings (menus at start)
         self._broadcasts: dict[int, Broadcast] = {}
-        self._slot_freed = asyncio.Event()
 
     # --- the loops ------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -114,15 +131,25 @@ class Sender:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
             await self._drain()
+            # Every send has been recorded (or given up): the claimers see `stop` and end; after an error, are ended.
+            claimers = [lane.claimer for lane in self.lanes if lane.claimer is not None]
+            for lane in self.lanes:
+                lane.wanted.set()
+            if claimers:
+                _, still = await asyncio.wait(claimers, timeout=IDLE_POLL)
+                for task in still:
+                    task.cancel()
+                await asyncio.gather(*claimers, return_exceptions=True)
+            for lane in self.lanes:  # claimed, never started: pending again, not ambiguous
+                await self._release_backlog(lane)
 
     async def _drain(self) -> None:
         pending = [task for lane in self.lanes for task in lane.tasks]
-        if not pending:
-            return
-        _, still = await asyncio.wait(pending, timeout=DRAIN_TIMEOUT)
-        for task in still:  # left 'sending': recovered after the lease by the next sender
-            task.cancel()
-        await asyncio.gather(*still, return_exceptions=True)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=DRAIN_TIMEOUT)
+            for task in still:  # left 'sending': recovered after the lease by the next sender
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
 
     async def _start(self, lane: Lane, stop: asyncio.Event) -> bool:
         while not stop.is_set():
@@ -142,6 +169,7 @@ class Sender:
     async def _dispatch(self, lane: Lane, stop: asyncio.Event) -> None:
         if not await self._start(lane, stop):
             return
+        lane.claimer = asyncio.create_task(self._claimer(lane, stop), name=f"sender-{lane.transport.channel}-db")
         while not stop.is_set():
             try:
                 await self._dispatch_round(lane, stop)
@@ -149,36 +177,84 @@ class Sender:
                 log.exception("%s sender lane failed; going on", lane.transport.channel)
                 await _wait(None, stop, IDLE_POLL)
 
-    async def _dispatch_round(self, lane: Lane, stop: asyncio.Event) -> None:
-        """Claim as many ready deliveries as there are tokens and free slots, and start sending them."""
-        free = self.concurrency - lane.in_flight
-        if free <= 0:
-            self._slot_freed.clear()
-            await _wait(self._slot_freed, stop, IDLE_POLL)
-            return
-        tokens = await lane.bucket.acquire(min(free, MAX_BATCH), stop)
-        if not tokens:
-            return
-        try:
-            claims = await self.storage.outbox.claim(lane.transport.channel.value, tokens, self.clock())
-        except StorageError:
-            log.exception("claiming deliveries failed")
-            claims = []
-        lane.bucket.give_back(tokens - len(claims))
-        if not claims:
-            await _wait(None, stop, IDLE_POLL)
-            return
-        for claim in claims:
-            wait = lane.spacing.wait_for(claim.chat.external_id)
-            if wait > 0:  # this chat had a message less than a second ago: later, untried
-                lane.bucket.give_back(1)
-                await self._record(self.storage.outbox.release, claim.id, self.clock() + timedelta(seconds=wait + 1))
+    async def _claimer(self, lane: Lane, stop: asyncio.Event) -> None:
+        """The lane's trips to the database: record the sends done since the last trip and keep `lane.ahead`
+        deliveries claimed (within `concurrency` 'sending': backlog and sends in flight), both in one round trip.
+        After `stop` it only records, until the last send is recorded."""
+        channel = lane.transport.channel.value
+        never = asyncio.Event()  # after `stop`, waits are for `wanted` alone
+        while not stop.is_set() or lane.in_flight or lane.sent:
+            paused = lane.bucket.paused_until - time.monotonic()
+            room = 0 if stop.is_set() or paused > 0 else \
+                min(self.concurrency - lane.in_flight, lane.ahead, MAX_BATCH) - len(lane.backlog)
+            if room <= 0 and not lane.sent:
+                lane.wanted.clear()
+                await _wait(lane.wanted, never if stop.is_set() else stop, paused if paused > 0 else IDLE_POLL)
                 continue
+            sent, written = lane.sent, lane.sent_written
+            lane.sent, lane.sent_written = [], None
+            try:
+                claims = await self._claim(channel, max(0, room), sent)
+            finally:
+                if written is not None and not written.done():
+                    written.set_result(None)
+            if claims:
+                at = time.monotonic()
+                lane.backlog.extend((at, claim) for claim in claims)
+                lane.claimed.set()
+            elif room > 0 and not sent:  # nothing ready: look again in a while, or when a send wants recording
+                lane.wanted.clear()
+                await _wait(lane.wanted, stop, IDLE_POLL)
+
+    async def _claim(self, channel: str, limit: int, sent: list[tuple[int, str | None]]) -> list[Claim]:
+        """One trip: record `sent` and claim up to `limit`. Retried while there are sends to record: a lost record
+        means a delivery sent again after the lease."""
+        for attempt in range(1, RECORD_TRIES + 1):
+            try:
+                return await self.storage.outbox.claim(channel, limit, self.clock(), sent)
+            except StorageError as exc:
+                if not sent:
+                    log.warning("claiming deliveries failed: %s", exc)
+                    return []
+                log.warning("recording deliveries sent failed (%s), try %d of %d", exc, attempt, RECORD_TRIES)
+                await asyncio.sleep(0.2 * attempt)
+            except Exception:  # a bug must not stop the lane's trips for good
+                log.exception("%s claims failed; going on", channel)
+                return []
+        log.error("%d deliveries sent were not recorded: they will be sent again after the lease", len(sent))
+        return []
+
+    async def _dispatch_round(self, lane: Lane, stop: asyncio.Event) -> None:
+        """Take tokens for the backlog's deliveries and start sending them."""
+        if not lane.backlog:
+            lane.claimed.clear()
+            await _wait(lane.claimed, stop, IDLE_POLL)
+            return
+        tokens = await lane.bucket.acquire(len(lane.backlog), stop)
+        stale = time.monotonic() - self.lease.total_seconds() / 4
+        while tokens and lane.backlog:
+            claimed_at, claim = lane.backlog.popleft()
+            wait = lane.spacing.wait_for(claim.chat.external_id)
+            if wait > 0 or claimed_at < stale:  # the chat had a message less than a second ago, or the claim is old
+                lane.wanted.set()
+                later = timedelta(seconds=wait + 1) if wait > 0 else timedelta(0)
+                await self._record(self.storage.outbox.release, claim.id, self.clock() + later)
+                continue
+            tokens -= 1
             lane.spacing.note(claim.chat.external_id)
             lane.in_flight += 1
             task = asyncio.create_task(self._send(lane, claim))
             lane.tasks.add(task)
             task.add_done_callback(lane.tasks.discard)
+        lane.bucket.give_back(tokens)
+        lane.wanted.set()
+
+    async def _release_backlog(self, lane: Lane, seconds: float = 0.0) -> None:
+        """Put the lane's claimed, unsent deliveries back, untried (ready again in `seconds`)."""
+        while lane.backlog:
+            _, claim = lane.backlog.popleft()
+            await self._record(self.storage.outbox.release, claim.id, self.clock() + timedelta(seconds=seconds))
+        lane.wanted.set()
 
     async def _send(self, lane: Lane, claim: Claim) -> None:
         outbox = self.storage.outbox
@@ -215,7 +291,7 @@ class Sender:
             log.exception("delivery %s could not be handled", claim.id)
         finally:
             lane.in_flight -= 1
-            self._slot_freed.set()
+            lane.wanted.set()
 
     async def _outcome(self, lane: Lane, claim: Claim, broadcast: Broadcast, outcome: Outcome) -> None:
         outbox = self.storage.outbox
@@ -223,11 +299,12 @@ class Sender:
         match outcome.kind:
             case OutcomeKind.SENT:
                 self.stats.sent += 1
-                await self._record(outbox.mark_sent, claim.id, outcome.message_id, now)
+                await self._record_sent(lane, claim.id, outcome.message_id)
             case OutcomeKind.RETRY:
                 if outcome.throttled:
                     self.stats.throttled += 1
                     lane.bucket.pause(outcome.retry_after)
+                    await self._release_backlog(lane, outcome.retry_after)
                     log.warning("%s asked to wait %.0f s (429): the broadcast path pauses, answers do not",
                                 lane.transport.channel, outcome.retry_after)
                 at = outcome.retry_at or now + timedelta(seconds=max(1.0, outcome.retry_after))
@@ -250,6 +327,15 @@ class Sender:
                     at = now + timedelta(seconds=backoff(attempts))
                     await self._record(outbox.mark_retry, claim.id, at, outcome.error or "transient",
                                        attempt=True, ambiguous=outcome.maybe_sent)
+
+    async def _record_sent(self, lane: Lane, delivery_id: int, message_id: str | None) -> None:
+        """Hand a delivery sent to the lane's claimer; returns once its row says 'sent'."""
+        if lane.sent_written is None:
+            lane.sent_written = asyncio.get_running_loop().create_future()
+        written = lane.sent_written
+        lane.sent.append((delivery_id, message_id))
+        lane.wanted.set()
+        await asyncio.shield(written)  # a cancelled send must not cancel the others' wait
 
     async def _record(self, write: Callable[..., Awaitable[object]], *args: object, **kwargs: object) -> None:
         """Run one outcome write, retrying a busy database a few times (a lost write means an ambiguous send)."""

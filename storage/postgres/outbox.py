@@ -40,6 +40,7 @@ from storage.sqlite.outbox import (
     STAGE_UNLINKED,
     audience_from_json,
     audience_json,
+    claim_of,
 )
 
 PER_CHAT_SPACING = timedelta(seconds=1)  # across senders: a chat is not claimed again within this of a send
@@ -113,6 +114,12 @@ def _id_range(column: str, lower: int, upper: int | None, p: Params) -> str:
     """`column > lower` and, unless this is the last chunk, `column <= upper`: a plain index range either way."""
     low = f"{column} > {p(lower)}"
     return low if upper is None else f"{low} AND {column} <= {p(upper)}"
+
+
+# Records deliveries sent: $1 the time, $2 their ids, $3 their message ids.
+MARK_SENT = ("UPDATE deliveries d SET state = 'sent', sent_at = $1, message_id = s.message_id,"
+             " attempts = d.attempts + 1, error = NULL"
+             " FROM unnest($2::bigint[], $3::text[]) AS s(id, message_id) WHERE d.id = s.id")
 
 
 class OutboxRepository:
@@ -341,14 +348,20 @@ class OutboxRepository:
         )
         return [r["id"] for r in rows]
 
-    async def claim(self, channel: str, limit: int, now: datetime) -> list[Claim]:
-        """Take up to `limit` ready deliveries of running broadcasts on `channel`, highest priority first.
+    async def claim(self, channel: str, limit: int, now: datetime,
+                    sent: Sequence[tuple[int, str | None]] = ()) -> list[Claim]:
+        """Record `sent` (deliveries sent: id, message id) and take up to `limit` ready deliveries of running
+        broadcasts on `channel`, highest priority first, in one transaction.
 
         `FOR UPDATE SKIP LOCKED`: rows another sender is claiming right now are skipped, not waited for, so each
         delivery goes to exactly one sender and senders never queue behind each other.
         """
         claims: list[Claim] = []
         async with self._db.transaction() as tx:
+            if sent:
+                await tx.execute(MARK_SENT, (now, [i for i, _ in sent], [m for _, m in sent]))
+            if limit <= 0:
+                return claims
             running = await tx.fetchall(
                 "SELECT id, kind, wave FROM broadcasts WHERE state = 'running' ORDER BY priority, id"
             )
@@ -375,17 +388,7 @@ class OutboxRepository:
                     (b["wave"], list(by_chat)),
                 )
                 for d in details:
-                    claimed = by_chat[d["id"]]
-                    claims.append(Claim(
-                        id=claimed["id"],
-                        broadcast_id=b["id"],
-                        person=claimed["person"],
-                        chat=chat_row(d),
-                        account=account_row(d, "a_") if d["a_id"] is not None else None,
-                        result=WaveResult(d["r_result"]) if d["r_result"] else None,
-                        attempts=claimed["attempts"],
-                        ambiguous=claimed["ambiguous"],
-                    ))
+                    claims.append(claim_of(by_chat[d["id"]], d, b["id"], chat_row(d), account_row(d, "a_")))
         return claims
 
     async def release(self, delivery_id: int, at: datetime) -> None:
@@ -397,11 +400,12 @@ class OutboxRepository:
         )
 
     async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
-        await self._db.execute(
-            "UPDATE deliveries SET state = 'sent', sent_at = $1, message_id = $2, attempts = attempts + 1,"
-            " error = NULL WHERE id = $3",
-            (now, message_id, delivery_id),
-        )
+        await self.mark_sent_many([(delivery_id, message_id)], now)
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """Record deliveries sent, (id, message id) each, in one statement."""
+        if sent:
+            await self._db.execute(MARK_SENT, (now, [i for i, _ in sent], [m for _, m in sent]))
 
     async def mark_retry(
         self, delivery_id: int, at: datetime, error: str, *, attempt: bool, throttled: int | None = None,

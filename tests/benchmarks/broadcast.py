@@ -31,14 +31,18 @@ async def one_cap(recipients: int, cap: float, concurrency: int) -> dict[str, fl
         storage, broadcast_id = await bench.setup(api)
         process = await bench.sender(api)
         started = time.perf_counter()
+        launched = time.monotonic()  # the fake server stamps calls with time.monotonic()
         await bench.until_done(storage, broadcast_id, api)
-        busy = cpu_seconds(process.pid) / (time.perf_counter() - started)
+        cpu = cpu_seconds(process.pid)
+        busy = cpu / (time.perf_counter() - started)
         await bench.stop(process)
         await storage.close()
-    Bench.report_rate(api, cap)  # achieved rate, busiest one-second window, 429s
-    print(f"  the sender process busy {busy:.0%} of one core (its start included)")
+    Bench.report_rate(api, cap)  # achieved rate (first to last send), busiest one-second window, 429s
     ok = sorted(c.at for c in api.sent())
     share = (len(ok) - 1) / (ok[-1] - ok[0]) / cap if len(ok) > 1 else 0.0
+    whole = len(ok) / (ok[-1] - launched) if ok else 0.0
+    print(f"  from the sender's launch (Python start, getMe, audience expansion included): {whole:.1f} msg/s;"
+          f" the sender process busy {busy:.0%} of one core, {1000 * cpu / max(1, len(ok)):.2f} ms CPU per message")
     received = Counter(str(c.chat_id) for c in api.sent())
     expected = {str(FIRST_CHAT + i) for i in range(1, recipients + 1)}
     duplicates = sum(n - 1 for n in received.values())

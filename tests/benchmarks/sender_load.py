@@ -94,7 +94,8 @@ class Bench:
                "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.base_url,
                "TELEGRAM_RATE": str(self.args.rate), "SENDER_CONCURRENCY": str(self.args.concurrency),
                "SENDER_LEASE_SECONDS": "2", "LOG_LEVEL": "WARNING"}
-        return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "sender", env=env, cwd=ROOT)
+        profile = os.environ.get("BENCH_PROFILE", "").split()  # e.g. "-m cProfile -o /tmp/sender.prof"
+        return await asyncio.create_subprocess_exec(sys.executable, *profile, "-m", "bot", "sender", env=env, cwd=ROOT)
 
     @staticmethod
     async def left(storage: Storage, broadcast_id: int) -> int:
