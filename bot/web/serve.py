@@ -22,6 +22,10 @@ from handlers.api import Notice
 
 log = logging.getLogger(__name__)
 
+# Connections for each Bot API method the answers use (sendMessage, editMessageText, ...): far more than the ~30
+# messages/s Telegram lets a bot send need.
+TELEGRAM_CONNECTIONS = 16
+
 
 def whatsapp_channel(app: App, settings: Settings, metrics: Metrics, **client_options: object) -> WhatsAppChannel:
     assert settings.whatsapp_token and settings.whatsapp_phone_id
@@ -42,8 +46,9 @@ def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = No
         whatsapp = whatsapp_channel(app, settings, metrics)
     if telegram is None and settings.telegram_bot_token:
         from bot.channels.telegram import build_application
+        from bot.channels.telegram.request import lean_request
 
-        telegram = build_application(app, settings)
+        telegram = build_application(app, settings, request=lean_request(TELEGRAM_CONNECTIONS))
     if telegram is not None and whatsapp is not None:
         from bot.channels.telegram.delivery import Delivery
 

@@ -10,9 +10,22 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from storage.postgres.database import Database
-from storage.sqlite.webhooks import STATUS_KEEP, STATUS_RANK, WEBHOOK_SEEN_KEEP, MetricCounts, TierState
+from storage.sqlite.webhooks import (
+    STATUS_KEEP,
+    WEBHOOK_SEEN_KEEP,
+    MetricCounts,
+    StatusRecord,
+    TierState,
+    furthest,
+    rank_sql,
+)
 
-_RANK_SQL = "CASE {} WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END"
+_UPSERT_STATUSES = (  # a batch as arrays (one message once: `furthest`), in one statement
+    "INSERT INTO whatsapp_statuses AS s (message_id, recipient, status, error_code, updated_at)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])"
+    " ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,"
+    f" updated_at = excluded.updated_at WHERE {rank_sql('s.status')} < {rank_sql('excluded.status')}"
+)
 
 
 class WebhookRepository:
@@ -43,24 +56,21 @@ class WhatsAppRepository:
         self._db = db
 
     async def receive(self, message_id: str, external_id: str, bsuid: str | None, at: datetime) -> bool:
-        """An inbound message: mark its id seen and open the chat's 24-hour window, in one transaction.
+        """An inbound message: mark its id seen and open the chat's 24-hour window, in one statement.
 
         False when the id was seen before (a redelivery, in this process or another): nothing is changed then.
         """
-        async with self._db.transaction() as tx:
-            new = await tx.execute(
-                "INSERT INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', $1, $2) ON CONFLICT DO NOTHING",
-                (message_id, at),
-            )
-            if not new:
-                return False
-            await tx.execute(
-                "INSERT INTO whatsapp_chats AS w (external_id, bsuid, last_inbound_at) VALUES ($1, $2, $3)"
-                " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, w.bsuid),"
-                " last_inbound_at = greatest(w.last_inbound_at, excluded.last_inbound_at)",
-                (external_id, bsuid, at),
-            )
-            return True
+        row = await self._db.fetchone(
+            "WITH seen AS (INSERT INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', $1, $2)"
+            " ON CONFLICT DO NOTHING RETURNING id),"
+            " chat AS (INSERT INTO whatsapp_chats AS w (external_id, bsuid, last_inbound_at)"
+            " SELECT $3, $4, $2 FROM seen"
+            " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, w.bsuid),"
+            " last_inbound_at = greatest(w.last_inbound_at, excluded.last_inbound_at) RETURNING 1)"
+            " SELECT count(*) AS new FROM seen",
+            (message_id, at, external_id, bsuid),
+        )
+        return bool(row and row["new"])
 
     async def last_inbound(self, external_ids: Sequence[str]) -> dict[str, datetime]:
         """The last inbound message time of each chat that has one."""
@@ -94,22 +104,26 @@ class WhatsAppRepository:
     async def record_status(
         self, message_id: str, recipient: str, status: str, error_code: int | None, at: datetime
     ) -> None:
-        """Keep the furthest status of a message (callbacks may come out of order); a failure found after the
-        send also fails the outbox delivery that carried the message."""
+        await self.record_statuses([StatusRecord(message_id, recipient, status, error_code, at)])
+
+    async def record_statuses(self, records: Sequence[StatusRecord]) -> None:
+        """As the SQLite repository's (the same rules), with arrays in one statement instead of chunks."""
+        rows = furthest(records)
+        if not rows:
+            return
+        failed = [(f"WhatsApp error {r.error_code} after sending", r.message_id) for r in rows if r.status == "failed"]
+        params = ([r.message_id for r in rows], [r.recipient for r in rows], [r.status for r in rows],
+                  [r.error_code for r in rows], [r.at for r in rows])
+        if not failed:
+            await self._db.execute(_UPSERT_STATUSES, params)
+            return
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO whatsapp_statuses AS s (message_id, recipient, status, error_code, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO UPDATE SET status = excluded.status,"
-                " error_code = excluded.error_code, updated_at = excluded.updated_at"
-                f" WHERE {_RANK_SQL.format('s.status')} < $6",
-                (message_id, recipient, status, error_code, at, STATUS_RANK.get(status, 0)),
+            await tx.execute(_UPSERT_STATUSES, params)
+            await tx.executemany(
+                "UPDATE deliveries SET state = 'failed', error = $1 WHERE message_id = $2"
+                " AND channel = 'whatsapp' AND state = 'sent'",
+                failed,
             )
-            if status == "failed":
-                await tx.execute(
-                    "UPDATE deliveries SET state = 'failed', error = $1 WHERE message_id = $2"
-                    " AND channel = 'whatsapp' AND state = 'sent'",
-                    (f"WhatsApp error {error_code} after sending", message_id),
-                )
 
     async def delivery_statuses(self, broadcast_id: int) -> dict[str, int]:
         """For /siaran_status: the broadcast's WhatsApp deliveries by their last status (sent, delivered, read,

@@ -14,12 +14,58 @@ STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}  # a late "del
 
 
 @dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A WhatsApp status callback to keep: the furthest status of one message we sent."""
+
+    message_id: str
+    recipient: str
+    status: str  # sent | delivered | read | failed | (others Meta may add)
+    error_code: int | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class TierState:
     """The messaging-limit tier for a business-initiated message to one user."""
 
     allowed: bool  # the user is already counted, or there is room in the tier
     counted: int  # unique users of the rolling 24 hours
     free_at: datetime | None  # when held: the time a place in the tier frees up
+
+
+STATUS_ROWS_PER_STATEMENT = 500  # 5 parameters a row, far below SQLite's 32,766 (and PostgreSQL's 32,767)
+
+
+def furthest(records: Sequence[StatusRecord]) -> list[StatusRecord]:
+    """One record per message: the first with the highest rank, as applying them in order would keep (a status
+    replaces the stored one only when it ranks higher). One statement then never touches a row twice."""
+    best: dict[str, StatusRecord] = {}
+    for record in records:
+        kept = best.get(record.message_id)
+        if kept is None or STATUS_RANK.get(record.status, 0) > STATUS_RANK.get(kept.status, 0):
+            best[record.message_id] = record
+    return list(best.values())
+
+
+def _chunks(rows: list[StatusRecord], size: int) -> list[list[StatusRecord]]:
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
+
+
+def rank_sql(column: str) -> str:
+    """STATUS_RANK in SQL, of a status column (the same text for SQLite and PostgreSQL)."""
+    return f"(CASE {column} {' '.join(f'WHEN {s!r} THEN {n}' for s, n in STATUS_RANK.items())} ELSE 0 END)"
+
+
+def _upsert_statuses(count: int) -> str:
+    return ("INSERT INTO whatsapp_statuses (message_id, recipient, status, error_code, updated_at) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?)"] * count)
+            + " ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,"
+            f" updated_at = excluded.updated_at WHERE {rank_sql('whatsapp_statuses.status')}"
+            f" < {rank_sql('excluded.status')}")
+
+
+def _status_params(rows: list[StatusRecord]) -> list[object]:
+    return [value for r in rows for value in (r.message_id, r.recipient, r.status, r.error_code, to_db_time(r.at))]
 
 
 class WebhookRepository:
@@ -52,25 +98,25 @@ class WhatsAppRepository:
         self._db = db
 
     async def receive(self, message_id: str, external_id: str, bsuid: str | None, at: datetime) -> bool:
-        """An inbound message: mark its id seen and open the chat's 24-hour window, in one transaction.
+        """An inbound message: mark its id seen and open the chat's 24-hour window.
 
-        False when the id was seen before (a redelivery): nothing is changed then.
+        False when the id was seen before (a redelivery): nothing is changed then. Two single statements rather
+        than a transaction: a transaction holds every other chat's statements back from BEGIN to COMMIT, and
+        atomicity buys nothing here (the message is acknowledged already; if the process dies between the two,
+        the message is lost either way).
         """
         stamp = to_db_time(at)
-        async with self._db.transaction() as tx:
-            new = await tx.execute(
-                "INSERT OR IGNORE INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', ?, ?)",
-                (message_id, stamp),
-            )
-            if not new:
-                return False
-            await tx.execute(
-                "INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, bsuid),"
-                " last_inbound_at = max(coalesce(last_inbound_at, ''), excluded.last_inbound_at)",
-                (external_id, bsuid, stamp),
-            )
-            return True
+        new = await self._db.execute(
+            "INSERT OR IGNORE INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', ?, ?)", (message_id, stamp))
+        if not new:
+            return False
+        await self._db.execute(
+            "INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, bsuid),"
+            " last_inbound_at = max(coalesce(last_inbound_at, ''), excluded.last_inbound_at)",
+            (external_id, bsuid, stamp),
+        )
+        return True
 
     async def last_inbound(self, external_ids: Sequence[str]) -> dict[str, datetime]:
         """The last inbound message time of each chat that has one."""
@@ -105,24 +151,29 @@ class WhatsAppRepository:
     async def record_status(
         self, message_id: str, recipient: str, status: str, error_code: int | None, at: datetime
     ) -> None:
-        """Keep the furthest status of a message (callbacks may come out of order); a failure found after the
-        send also fails the outbox delivery that carried the message."""
-        rank = STATUS_RANK.get(status, 0)
+        await self.record_statuses([StatusRecord(message_id, recipient, status, error_code, at)])
+
+    async def record_statuses(self, records: Sequence[StatusRecord]) -> None:
+        """Keep the furthest status of each message (callbacks may come out of order); a failure found after the
+        send also fails the outbox delivery that carried the message. The web server writes the callbacks that
+        came in meanwhile together (three arrive for every message sent): one statement for a batch, and a
+        transaction only when a failure also touches the outbox."""
+        rows = furthest(records)
+        if not rows:
+            return
+        failed = [(f"WhatsApp error {r.error_code} after sending", r.message_id) for r in rows if r.status == "failed"]
+        if not failed:
+            for chunk in _chunks(rows, STATUS_ROWS_PER_STATEMENT):
+                await self._db.execute(_upsert_statuses(len(chunk)), _status_params(chunk))
+            return
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO whatsapp_statuses (message_id, recipient, status, error_code, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET status = excluded.status,"
-                " error_code = excluded.error_code, updated_at = excluded.updated_at"
-                " WHERE (CASE whatsapp_statuses.status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read'"
-                " THEN 3 WHEN 'failed' THEN 4 ELSE 0 END) < ?",
-                (message_id, recipient, status, error_code, to_db_time(at), rank),
+            for chunk in _chunks(rows, STATUS_ROWS_PER_STATEMENT):
+                await tx.execute(_upsert_statuses(len(chunk)), _status_params(chunk))
+            await tx.executemany(
+                "UPDATE deliveries SET state = 'failed', error = ? WHERE message_id = ? AND channel = 'whatsapp'"
+                " AND state = 'sent'",
+                failed,
             )
-            if status == "failed":
-                await tx.execute(
-                    "UPDATE deliveries SET state = 'failed', error = ? WHERE message_id = ? AND channel = 'whatsapp'"
-                    " AND state = 'sent'",
-                    (f"WhatsApp error {error_code} after sending", message_id),
-                )
 
     async def delivery_statuses(self, broadcast_id: int) -> dict[str, int]:
         """For /siaran_status: the broadcast's WhatsApp deliveries by their last status (sent, delivered, read,

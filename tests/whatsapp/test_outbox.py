@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from datetime import UTC, datetime
 
 from bot.app import App
 from bot.channels.whatsapp.pacing import Pacer
@@ -55,6 +56,14 @@ async def test_results_go_free_form_in_the_window_and_as_template_outside(
         await user.post(copy.deepcopy(status))
     await web.queue.join()
     assert await app.storage.whatsapp.delivery_statuses(broadcast.id) == {"read": 1, "delivered": 1}
+    assert (await app.storage.metrics.counts(datetime.now(UTC))).deliveries.get("failed", 0) == 0
+    # A failure reported after the send fails the delivery that carried the message.
+    failed = fixture("status_failed")
+    failed["entry"][0]["changes"][0]["value"]["statuses"][0].update(id=budi_result.id, recipient_id=BUDI)
+    await user.post(failed)
+    await web.queue.join()
+    assert await app.storage.whatsapp.delivery_statuses(broadcast.id) == {"read": 1, "failed": 1}
+    assert (await app.storage.metrics.counts(datetime.now(UTC))).deliveries.get("failed", 0) == 1
 
     # Siti taps "show card number" under her result: it works as under any reply.
     user.last = [siti_result]

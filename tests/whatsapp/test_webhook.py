@@ -10,9 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.__main__ import main
 from bot.app import App, open_app
+from bot.channels.telegram.request import lean_request
 from bot.demo import DEMO_PEPPER
 from bot.settings import load_settings
 from bot.web import Web
@@ -127,6 +130,22 @@ async def test_status_callbacks_keep_the_furthest_status(user: WhatsAppUser, app
     assert await app.storage.whatsapp.statuses(["wamid.OTHER"]) == {"wamid.OTHER": "failed"}
 
 
+async def test_status_callbacks_arriving_together_keep_the_furthest_status(user: WhatsAppUser, app: App) -> None:
+    """Meta batches callbacks in one payload, and posts several at once: they are written together."""
+    status = fixture("status")
+    template = status["entry"][0]["changes"][0]["value"]["statuses"][0]
+    many = copy.deepcopy(status)
+    many["entry"][0]["changes"][0]["value"]["statuses"] = [
+        {**template, "id": "wamid.A", "status": state} for state in ("delivered", "read", "sent", "delivered")]
+    alone = [copy.deepcopy(status) for _ in range(3)]
+    for payload, state in zip(alone, ("read", "sent", "delivered"), strict=True):
+        payload["entry"][0]["changes"][0]["value"]["statuses"][0].update(id="wamid.B", status=state)
+    answers = await asyncio.gather(user.post(many), *(user.post(p) for p in alone))
+    assert [a.status_code for a in answers] == [200] * 4
+    await user.web.queue.join()
+    assert await app.storage.whatsapp.statuses(["wamid.A", "wamid.B"]) == {"wamid.A": "read", "wamid.B": "read"}
+
+
 @pytest.mark.parametrize("name", ["image", "sticker", "audio", "unsupported", "document"])
 async def test_media_gets_a_clear_answer(user: WhatsAppUser, name: str) -> None:
     await user.send(name)
@@ -182,6 +201,28 @@ async def test_telegram_webhook_needs_the_secret_and_handles_an_update_once(
             await api.wait_for("sendMessage", count=1)
             await asyncio.sleep(0.1)  # a second answer would come now if the redelivery were handled
             assert len(api.calls_to("sendMessage", chat_id=1001)) == 1
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter.retry_after
+async def test_telegram_answers_over_the_lean_request_fail_as_with_httpx() -> None:
+    """`serve` sends its Telegram answers over LeanRequest: PTB still sees the Bot API's errors as its own."""
+    async with FakeBotApi() as api:
+        bot = Bot(api.token, base_url=api.base_url, request=lean_request(2))
+        async with bot:
+            keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Menu", callback_data="go:menu")]])
+            assert (await bot.send_message(1001, "<b>Halo</b>", parse_mode="HTML", reply_markup=keyboard)).text
+            sent = api.calls_to("sendMessage", chat_id=1001)[-1].params
+            assert sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "go:menu"
+            api.blocked(1002, times=1)
+            with pytest.raises(Forbidden):
+                await bot.send_message(1002, "x")
+            api.too_many_requests(retry_after=3, times=1)
+            with pytest.raises(RetryAfter):
+                await bot.send_message(1003, "x")
+            api.reset_connection(times=1)
+            with pytest.raises(NetworkError):
+                await bot.send_message(1004, "x")
+            assert (await bot.send_message(1004, "lagi")).text == "lagi"  # a fresh connection after the reset
 
 
 @pytest.mark.parametrize(("env", "expected"), [

@@ -30,6 +30,7 @@ from handlers.i18n import translator
 from handlers.roles import Channel
 from handlers.router import Router
 from storage import Storage
+from storage.interface import StatusRecord
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +128,17 @@ class WhatsAppChannel:
         return True
 
     async def handle_status(self, status: StatusUpdate) -> None:
-        self.metrics.statuses.inc(status.status)
-        await self.storage.whatsapp.record_status(status.message_id, status.recipient, status.status,
-                                                  status.error_code, status.timestamp)
-        if status.status == "failed":
-            log.info("WhatsApp message failed after sending: %s %s", status.error_code, status.error_title)
+        await self.handle_statuses([status])
+
+    async def handle_statuses(self, statuses: Sequence[StatusUpdate]) -> None:
+        """Record status callbacks (sent, delivered, read, failed) in arrival order, in one write."""
+        for status in statuses:
+            self.metrics.statuses.inc(status.status)
+        await self.storage.whatsapp.record_statuses(
+            [StatusRecord(s.message_id, s.recipient, s.status, s.error_code, s.timestamp) for s in statuses])
+        for status in statuses:
+            if status.status == "failed":
+                log.info("WhatsApp message failed after sending: %s %s", status.error_code, status.error_title)
 
     # --- outbound -----------------------------------------------------------------------------------
     async def deliver(self, chat_id: str, outgoing: Outgoing) -> None:

@@ -1,0 +1,65 @@
+"""python-telegram-bot's HTTP requests over the lean Bot API client (bot/http_post.py) where it can carry them.
+
+The web server's answers to Telegram updates go out through PTB (`Bot._post`); with PTB's `HTTPXRequest`, httpx and
+httpcore were the largest cost of `serve` under load (a third of its CPU in the webhook benchmark). `LeanRequest`
+sends the plain JSON calls (sendMessage, editMessageText, answerCallbackQuery, ...) as one write each on a pooled
+keep-alive connection and gives PTB the status and body, so its error handling (RetryAfter, Forbidden, ...) is
+unchanged. Uploads (multipart), GETs and anything behind a proxy go through `fallback`, an `HTTPXRequest`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.http_post import HttpError, PostClient, uses_proxy
+
+TIMEOUT_S = 15.0  # a whole call, as HTTPXRequest's read timeout in build_application
+CONNECT_TIMEOUT_S = 10.0
+FALLBACK_CONNECTIONS = 4  # uploads and downloads: rare in the web server
+
+
+def lean_request(connections: int) -> LeanRequest:
+    """A LeanRequest with up to `connections` keep-alive connections per method, uploads over httpx."""
+    fallback = HTTPXRequest(connection_pool_size=FALLBACK_CONNECTIONS, connect_timeout=CONNECT_TIMEOUT_S,
+                            read_timeout=TIMEOUT_S, write_timeout=TIMEOUT_S, pool_timeout=CONNECT_TIMEOUT_S)
+    return LeanRequest(fallback, connections=connections, timeout=TIMEOUT_S)
+
+
+class LeanRequest(BaseRequest):
+    def __init__(self, fallback: HTTPXRequest, *, connections: int, timeout: float) -> None:
+        self.fallback = fallback
+        self.connections = connections
+        self.timeout = timeout
+        self._clients: dict[str, PostClient] = {}  # one per method URL (a handful: the methods the bot calls)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.fallback.read_timeout
+
+    async def initialize(self) -> None:
+        await self.fallback.initialize()
+
+    async def shutdown(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.close()
+        await self.fallback.shutdown()
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         *args: object, **kwargs: object) -> tuple[int, bytes]:
+        if method != "POST" or request_data is None or request_data.contains_files:
+            return await self.fallback.do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
+        client = self._clients.get(url)
+        if client is None:
+            if uses_proxy(url):
+                return await self.fallback.do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
+            client = self._clients[url] = PostClient(url, size=self.connections, timeout=self.timeout)
+        try:
+            return await client.post(json.dumps(request_data.parameters).encode())
+        except TimeoutError as exc:
+            raise TimedOut(f"no answer within {self.timeout} s") from exc
+        except (OSError, HttpError) as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
