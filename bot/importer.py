@@ -168,6 +168,7 @@ class NikHasher:
         key = key.ljust(self._BLOCK, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+        self.pads = (self._inner, self._outer)  # for a loop that inlines `digest`: copy each, never update them
 
     def digest(self, nik: str) -> bytes:
         inner = self._inner.copy()
@@ -187,12 +188,15 @@ def _segment_values(start: int, stop: int) -> frozenset[str]:
 
 
 _NIK_SEGMENTS = tuple((start, stop, _segment_values(start, stop)) for start, stop in ((0, 2), (2, 4), (4, 6), (6, 10)))
-_NIK_SERIALS_OK = _segment_values(12, 16)
+_SERIAL_START = 12  # digits 13-16: the serial number
+_NIK_SERIALS_OK = _segment_values(_SERIAL_START, NIK_LENGTH)
 
 
 def fast_nik(text: str) -> str | None:
     """The NIK when `text` is exactly 16 ASCII digits of a valid shape; None means "ask check_nik"."""
-    if len(text) != NIK_LENGTH or not (text.isascii() and text.isdigit()) or text[12:] not in _NIK_SERIALS_OK:
+    if len(text) != NIK_LENGTH or not (text.isascii() and text.isdigit()):
+        return None
+    if text[_SERIAL_START:] not in _NIK_SERIALS_OK:
         return None
     for start, stop, valid in _NIK_SEGMENTS:
         if text[start:stop] not in valid:
@@ -200,19 +204,24 @@ def fast_nik(text: str) -> str | None:
     return text
 
 
-def _mobile_pattern() -> re.Pattern[str]:
-    """Indonesian mobile numbers by phonenumbers' own metadata: a match is a number `normalize_phone` accepts."""
+def _mobile_regex(end: str = r"\Z", char: str = ".") -> str:
+    """Indonesian mobile numbers by phonenumbers' own metadata: a match is a number `normalize_phone` accepts.
+    `end` is what follows the number (the end of the text, or the next CSV field), `char` any character of it."""
     metadata = PhoneMetadata.metadata_for_region("ID")
     assert metadata is not None and metadata.mobile is not None and metadata.general_desc is not None
     mobile, general = metadata.mobile, metadata.general_desc
     lengths = sorted(set(mobile.possible_length) & set(general.possible_length or mobile.possible_length))
-    length = "|".join(f".{{{n}}}" for n in lengths)
-    return re.compile(
-        rf"(?:\+62|62|0)(?=(?:{length})\Z)(?=(?:{general.national_number_pattern})\Z)({mobile.national_number_pattern})"
+    if lengths == list(range(lengths[0], lengths[-1] + 1)):
+        length = f"{char}{{{lengths[0]},{lengths[-1]}}}"  # one run of lengths: one quantifier, no alternatives
+    else:
+        length = "|".join(f"{char}{{{n}}}" for n in lengths)
+    return (
+        rf"(?:\+62|62|0)(?=(?:{length}){end})(?=(?:{general.national_number_pattern}){end})"
+        rf"({mobile.national_number_pattern})"
     )
 
 
-_MOBILE = _mobile_pattern()
+_MOBILE = re.compile(_mobile_regex())
 
 
 def fast_phone(text: str) -> str:
@@ -221,12 +230,76 @@ def fast_phone(text: str) -> str:
     return "+62" + match.group(1) if match else normalize_phone(text)
 
 
+def _digits_regex(values: frozenset[str]) -> str:
+    """A regex matching exactly `values` (digit strings of one length), as a trie: each branch is chosen by its
+    first digit, so the engine never backtracks far."""
+    width = len(next(iter(values)))
+    if len(values) == 10**width:
+        return f"[0-9]{{{width}}}"
+    if width == 1:
+        return "[" + "".join(sorted(values)) + "]"
+    tails: dict[str, set[str]] = {}
+    for value in values:
+        tails.setdefault(value[0], set()).add(value[1:])
+    firsts_by_tail: dict[frozenset[str], list[str]] = {}
+    for first, tail in sorted(tails.items()):
+        firsts_by_tail.setdefault(frozenset(tail), []).append(first)
+    branches = [
+        (firsts[0] if len(firsts) == 1 else "[" + "".join(firsts) + "]") + _digits_regex(tail)
+        for tail, firsts in firsts_by_tail.items()
+    ]
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+def _plain_row_regex() -> re.Pattern[str]:
+    """One line of a file without quotes: a data row that passes every check of `Validator._row` as written
+    (groups: nik, the phone's national number, name, wave, "lolos", card, balance, "tidak_lolos"), or else any
+    line (the last group), which `_row` then judges. Each group is the field `_row` would keep, already clean:
+    the NIK as `fast_nik` accepts it, a mobile number as `fast_phone` takes it, an ASCII name without outer
+    spaces, a wave 1..MAX_WAVE, digits within MAX_BALANCE, lower-case results."""
+    nik = "".join(_digits_regex(valid) for _, _, valid in _NIK_SEGMENTS)
+    nik += f"[0-9]{{{_SERIAL_START - _NIK_SEGMENTS[-1][1]}}}" + _digits_regex(_NIK_SERIALS_OK)  # digits not checked
+    printable, inner = r"[!-+\--~]", r"[ -+\--~]"  # ASCII printable but the comma; inside, the space too
+    name = f"{printable}(?:{inner}{{0,{MAX_NAME_LENGTH - 2}}}{printable})?"
+    assert str(MAX_WAVE) == "9" * len(str(MAX_WAVE))  # "any number of so many digits" is the whole range
+    wave = f"[1-9][0-9]{{0,{len(str(MAX_WAVE)) - 1}}}"
+    balance = f"[0-9]{{1,{len(str(MAX_BALANCE)) - 1}}}"  # fewer digits than MAX_BALANCE: never above it
+    phone = _mobile_regex(end=",", char=r"[^,\n]")
+    return re.compile(
+        rf"({nik}),{phone},({name}),({wave}),"
+        rf"(?:(lolos),([0-9]{{{CARD_LENGTH}}}),({balance})?|(tidak_lolos)?,,)\n|([^\n]*)\n",
+        re.ASCII,
+    )
+
+
+_PLAIN_ROW = _plain_row_regex()
+
+
+def plain_text(data: bytes) -> str | None:
+    """The file as text when each line is one CSV record split by commas alone, so `_PLAIN_ROW` may read it: UTF-8,
+    no quote, no NUL, no carriage return but in CRLF line ends (the BOM and CRLF are dropped; lines stay lines).
+    None: the file needs the csv module (or has problems it reports line by line)."""
+    if not data or b'"' in data or b"\0" in data:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    text = text.removeprefix("\ufeff")
+    return text if text.endswith("\n") else text + "\n"
+
+
 # --- validation ----------------------------------------------------------------------------------------------------
 
 _SEPARATORS = re.compile(r"[\s\-]")
 _DECIMAL = re.compile(r"\d+[.,]\d{1,2}")
 _MASK64 = (1 << 64) - 1
 _LINE_BITS = 0xFFFF_FFFF
+_OFFSET_SHIFT = 32  # a first row in a plain file: line | offset of the line in the text << 32
 
 
 @dataclass(slots=True)
@@ -290,13 +363,92 @@ class Validator:
             yield line
 
     def validate(self, lines: Iterable[str] | Iterable[bytes]) -> Iterator[ImportRow]:
+        """The good rows, in file order. A binary file (or an upload's BytesIO) is read whole: when it is plain
+        (`plain_text`), each line is matched by one regex, else it is read, like any other iterable, by the csv
+        module. Both say the same of every file (tests/importer/test_fast_paths.py)."""
+        if isinstance(lines, io.BufferedIOBase | io.RawIOBase):
+            data = lines.read()
+            text = plain_text(data)
+            if text is not None:
+                return self._validate_plain(text)
+            lines = io.BytesIO(data)
+        return self._validate_csv(lines)
+
+    def _validate_plain(self, text: str) -> Iterator[ImportRow]:
+        header_end = text.index("\n")
+        header = self._header(iter([text[:header_end].split(",") if header_end else []]))  # csv: [] if blank
+        if header is not None:
+            raise header
+        # NIK hash -> its first row's line and where that line starts: its fields are read again, should the NIK
+        # come back (`_first_row`), rather than kept for every NIK
+        seen: dict[bytes, int] = {}
+        cards: dict[str, int] = {}  # card number -> line
+        accept = self._accepter(cards)
+        progress, every, inner_pad, outer_pad = self._progress, PROGRESS_EVERY_ROWS, *self._hasher.pads
+        new_row, import_row, line_bits, offset_shift = tuple.__new__, ImportRow, _LINE_BITS, _OFFSET_SHIFT
+        lolos_result, other_result = WaveResult.LOLOS, WaveResult.TIDAK_LOLOS
+        rows = 0
+        for line, match in enumerate(_PLAIN_ROW.finditer(text, header_end + 1), start=2):
+            nik, national, name, wave_text, lolos, card, balance, other, unmatched = match.groups()
+            if unmatched is None:  # a good row: only the checks across rows are left
+                rows += 1
+                if progress is not None and rows % every == 0:
+                    self.rows = rows
+                    progress(rows, False)
+                inner = inner_pad.copy()  # NikHasher.digest, inline: this loop runs a million times
+                inner.update(nik.encode())
+                outer = outer_pad.copy()
+                outer.update(inner.digest())
+                digest = outer.digest()
+                row = new_row(import_row, (
+                    digest.hex(), "+62" + national, name, int(wave_text),
+                    lolos_result if lolos else other_result if other else None,
+                    card, int(balance) if balance else None, line,
+                ))
+                first = seen.setdefault(digest, line | match.start() << offset_shift)
+                if (first & line_bits) == line and card is None:
+                    yield row  # the NIK's first row, no card: nothing to compare with
+                    continue
+            else:
+                fields = unmatched.split(",")  # no quotes anywhere: exactly what the csv module reads
+                if fields == [""]:
+                    continue  # a blank line
+                rows += 1
+                if progress is not None and rows % every == 0:
+                    self.rows = rows
+                    progress(rows, False)
+                checked = self._row(line, fields)
+                if checked is None:
+                    continue
+                digest, row = checked
+                first = seen.setdefault(digest, line | match.start() << _OFFSET_SHIFT)
+            if accept(line, digest, row, None if (first & _LINE_BITS) == line else self._first_row(text, first)):
+                yield row
+        self.rows = rows
+        self._finish()
+
+    def _first_row(self, text: str, first: int) -> int:
+        """The first row of a NIK seen again, packed (`_pack`): its line read again from the text. It was good, so
+        it matches `_PLAIN_ROW` as then or `_row` finds it good again (and records no problem)."""
+        line, offset = first & _LINE_BITS, first >> _OFFSET_SHIFT
+        match = _PLAIN_ROW.match(text, offset)
+        assert match is not None  # the last alternative matches any line
+        _, national, name, wave_text, lolos, _, _, _, unmatched = match.groups()
+        if unmatched is None:
+            return _pack(line, int(wave_text), lolos is not None, "+62" + national, name)
+        checked = self._row(line, unmatched.split(","))
+        assert checked is not None
+        row = checked[1]
+        return _pack(line, row.wave, row.result is WaveResult.LOLOS, row.phone, row.name)
+
+    def _validate_csv(self, lines: Iterable[str] | Iterable[bytes]) -> Iterator[ImportRow]:
         reader = csv.reader(self._text(lines), strict=True)
         header = self._header(reader)
         if header is not None:
             raise header
         seen: dict[bytes, int] = {}  # NIK hash -> its first row, packed
-        repeated: dict[bytes, _Repeated] = {}
         cards: dict[str, int] = {}  # card number -> line
+        accept = self._accepter(cards)
         read_to = reader.line_num
         progress, every = self._progress, PROGRESS_EVERY_ROWS
         while True:
@@ -318,22 +470,36 @@ class Validator:
             if checked is None:
                 continue
             digest, row = checked
-            lolos = row.result is WaveResult.LOLOS
-            packed = seen.setdefault(digest, _pack(line, row.wave, lolos, row.phone, row.name))
-            if (packed & _LINE_BITS) != line and not self._agrees(line, row, lolos, repeated, digest, packed):
-                continue
-            if row.card_number is not None:
-                other = cards.setdefault(row.card_number, line)
-                if other != line:
-                    self._problem(line, CARD, _CARD_TWICE, other=other)
-                    continue
-            yield row
+            packed = seen.setdefault(digest, _pack(line, row.wave, row.result is WaveResult.LOLOS, row.phone, row.name))
+            if accept(line, digest, row, None if (packed & _LINE_BITS) == line else packed):
+                yield row
+        self._finish()
+
+    def _finish(self) -> None:
         if not self.total_problems and not self.rows:
             self._problem(0, None, _NO_ROWS)
         if self.total_problems:
             raise self._reject()
-        if progress is not None:
-            progress(self.rows, True)
+        if self._progress is not None:
+            self._progress(self.rows, True)
+
+    def _accepter(self, cards: dict[str, int]) -> Callable[[int, bytes, ImportRow, int | None], bool]:
+        """The checks across rows, for a row good on its own; `first` is its NIK's first row, packed (`_pack`),
+        None when this row is the first."""
+        repeated: dict[bytes, _Repeated] = {}
+
+        def accept(line: int, digest: bytes, row: ImportRow, first: int | None) -> bool:
+            lolos = row.result is WaveResult.LOLOS
+            if first is not None and not self._agrees(line, row, lolos, repeated, digest, first):
+                return False
+            if row.card_number is not None:
+                other = cards.setdefault(row.card_number, line)
+                if other != line:
+                    self._problem(line, CARD, _CARD_TWICE, other=other)
+                    return False
+            return True
+
+        return accept
 
     def _header(self, reader: Iterator[list[str]]) -> ImportRejected | None:
         try:

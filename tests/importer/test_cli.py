@@ -158,3 +158,28 @@ def test_demo_data_round_trip(database: Path, tmp_path: Path, run: Run) -> None:
     assert code == 0, err
     assert "300 baris; 300 baru" in out
     assert run("demo-data", path, "--accounts", 0)[0] == 2
+
+
+def test_first_import_builds_the_same_schema_and_links_rows_to_their_accounts(
+    database: Path, persons: list[DemoApplicant], write: Write, run: Run
+) -> None:
+    """The first import into an empty registry drops the tables' secondary indexes and builds them again: the
+    schema after it is the one before (unique card numbers still enforced), every wave record on its account."""
+    several = next(p for p in persons if p.card_number)
+    rows = [as_row(p) for p in persons] + [as_row(several, wave=9, result="", card_number="", balance="")]
+    assert run("import", write([as_row(persons[0])], name="one.csv"))[0] == 0  # creates the database
+    with sqlite3.connect(database) as db:
+        db.execute("DELETE FROM wave_results")
+        db.execute("DELETE FROM accounts")  # empty again: the next import takes the first-import path
+        schema = db.execute("SELECT type, name, sql FROM sqlite_schema ORDER BY name").fetchall()
+    code, out, err = run("import", write(rows))
+    assert code == 0, err
+    assert f"{len(rows)} baru, 0 diperbarui, 0 tidak berubah" in out
+    assert stored(database) == expected(persons) | {(several.phone, several.name, several.card_number,
+                                                     several.balance, 9, None)}
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT type, name, sql FROM sqlite_schema ORDER BY name").fetchall() == schema
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute("UPDATE accounts SET card_number = ? WHERE card_number IS NULL", (several.card_number,))
+    code, out, _ = run("import", write(rows))
+    assert code == 0 and f"0 baru, 0 diperbarui, {len(rows)} tidak berubah" in out

@@ -1,12 +1,31 @@
-"""The importer's fast paths never disagree with the rules they speed up (handlers.identity)."""
+"""The importer's fast paths never disagree with the rules they speed up (handlers.identity, the csv module)."""
 
 from __future__ import annotations
 
-from hypothesis import given
+import io
+import re
+from collections.abc import Iterable
+
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.importer import NikHasher, fast_nik, fast_phone
+from bot.demo import applicants
+from bot.importer import (
+    _NIK_SEGMENTS,
+    _NIK_SERIALS_OK,
+    _SERIAL_START,
+    HEADER,
+    ImportRejected,
+    NikHasher,
+    Validator,
+    _digits_regex,
+    fast_nik,
+    fast_phone,
+    plain_text,
+)
 from handlers.identity import PhoneError, check_nik, hash_nik, normalize_phone
+from tests.importer.conftest import PEPPER
 
 two = st.integers(0, 99).map(lambda n: f"{n:02d}")
 nik_like = st.one_of(
@@ -52,3 +71,49 @@ def test_fast_phone_agrees_with_normalize_phone(text: str) -> None:
 def test_nik_hasher_is_hash_nik(nik: str) -> None:
     for pepper in ("sixteen-chars-ok", "p" * 64, "a much longer pepper " * 5, "ümlaut-pepper-with-ß"):
         assert NikHasher(pepper).digest(nik).hex() == hash_nik(nik, pepper)
+
+
+# --- plain files: one regex per line instead of the csv module ---------------------------------------------------
+
+def test_segment_regexes_accept_exactly_the_valid_values() -> None:
+    for start, stop, valid in (*_NIK_SEGMENTS, (_SERIAL_START, 16, _NIK_SERIALS_OK)):
+        pattern = re.compile(_digits_regex(valid))
+        width = stop - start
+        assert {v for n in range(10**width) if pattern.fullmatch(v := f"{n:0{width}d}")} == valid
+
+
+_NIKS = [p.nik for p in applicants(3, seed=11)]
+_FIELDS = (
+    st.sampled_from([*_NIKS, "99" + _NIKS[0][2:], _NIKS[0][:10], "3.17101E+15", f" {_NIKS[1]}", _NIKS[2] + "1"]),
+    st.sampled_from(["+6281234567890", "081234567890", "0812-3456-7890", "+62 812 3456 7890", "6281234567891",
+                     "12345", "", "+6221234567", " 081234567890"]),
+    st.sampled_from(["Siti Rahmawati", " Budi ", "Ayu Ñ", "x" * 100, "x" * 101, "Budi\x07", "", "a", "O'Neil"]),
+    st.sampled_from(["1", "2", "3", "0", "01", " 3", "9999", "10000", "x"]),
+    st.sampled_from(["lolos", "tidak_lolos", "", "LOLOS", " lolos", "lulus"]),
+    st.sampled_from(["", "5123456789012345", "5123 4567 8901 2345", "512", "5000000000000001"]),
+    st.sampled_from(["", "3550000", "0", "999999999", "1000000000", "-1", "3.5", "Rp1"]),
+)
+_LINE = st.one_of(st.tuples(*_FIELDS).map(",".join), st.sampled_from(["", "a,b", "   "]))
+
+
+def _outcome(source: Iterable[bytes] | io.BytesIO) -> tuple[object, ...]:
+    validator = Validator(PEPPER)
+    try:
+        rows = list(validator.validate(source))
+    except ImportRejected as rejected:
+        return "rejected", rejected.problems, rejected.total
+    return "imported", rows, validator.rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINE, min_size=1, max_size=8), st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans())
+def test_plain_file_reads_as_the_csv_module_reads_it(lines: list[str], end: str, bom: bool, last_end: bool) -> None:
+    text = ("\ufeff" if bom else "") + end.join([",".join(HEADER), *lines]) + (end if last_end else "")
+    data = text.encode()
+    assert plain_text(data) is not None  # the regex path is the one under test
+    assert _outcome(io.BytesIO(data)) == _outcome(data.splitlines(keepends=True))
+
+
+@pytest.mark.parametrize("data", [b"\n", b"\xef\xbb\xbf", b"\n\n", b" \n", b",".join(h.encode() for h in HEADER)])
+def test_plain_file_without_rows_or_header_reads_as_the_csv_module_reads_it(data: bytes) -> None:
+    assert _outcome(io.BytesIO(data)) == _outcome(data.splitlines(keepends=True))
