@@ -50,7 +50,7 @@ import contextvars
 import itertools
 import json
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -123,16 +123,23 @@ class _RateLimit:
     per_chat: float | None
     retry_after: int
     recent: deque[tuple[float, str]] = field(default_factory=deque)
+    # Sends per chat within `recent`, kept with it: the check is O(1), not a scan of the last second's sends
+    # (at 1,000 msg/s the scan made this fake server a bottleneck of the broadcast benchmark).
+    per_chat_recent: Counter[str] = field(default_factory=Counter)
 
     def allows(self, chat_id: object, now: float) -> bool:
         while self.recent and now - self.recent[0][0] >= 1.0:
-            self.recent.popleft()
+            _, gone = self.recent.popleft()
+            self.per_chat_recent[gone] -= 1
+            if not self.per_chat_recent[gone]:
+                del self.per_chat_recent[gone]
         if self.per_second is not None and len(self.recent) >= self.per_second:
             return False
         key = str(chat_id)
-        if self.per_chat is not None and sum(1 for _, c in self.recent if c == key) >= self.per_chat:
+        if self.per_chat is not None and self.per_chat_recent[key] >= self.per_chat:
             return False
         self.recent.append((now, key))
+        self.per_chat_recent[key] += 1
         return True
 
 
