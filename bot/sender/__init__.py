@@ -69,9 +69,11 @@ async def run_sender(app: App, settings: Settings, stop_event: asyncio.Event,
 
             services.files[Channel.TELEGRAM] = TelegramFiles(bot)
     sender = build_sender(app, settings, transports)
+    app.router.observers.append(sender.wake_after)
     try:
         await sender.run(stop_event)
     finally:
+        app.router.observers.remove(sender.wake_after)
         for transport in transports:
             with contextlib.suppress(Exception):
                 await transport.close()

@@ -35,6 +35,7 @@ from bot.sender.budget import SharedBucket, bucket_for
 from bot.sender.pacing import ChatSpacing, TokenBucket
 from bot.sender.transport import Outcome, OutcomeKind, Recipient, Transport
 from handlers.admin import outbox_reply, staff_commands
+from handlers.api import Event
 from handlers.context import Services
 from handlers.roles import Role
 from storage import Storage, StorageError
@@ -113,6 +114,15 @@ class Sender:
             lane.ahead = MAX_BATCH if math.isinf(refill) else max(1, min(MAX_BATCH, math.ceil(refill * CLAIM_AHEAD)))
         self._staff = staff or {}  # role -> principals "channel:user_id" from the settings (menus at start)
         self._broadcasts: dict[int, Broadcast] = {}
+
+    def wake_after(self, event: Event, _seconds: float) -> None:
+        """A router observer where the sender runs beside the handlers (`run`, `serve`): after an update from a
+        group (staff answering in the support desk's topics), look at the outbox now rather than at the next poll,
+        so a relayed answer leaves in milliseconds, not up to IDLE_POLL later. Applicants' private updates do not
+        wake it: under load that would be one claim per update."""
+        if not event.private:
+            for lane in self.lanes:
+                lane.wanted.set()
 
     # --- the loops ------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:

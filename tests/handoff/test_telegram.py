@@ -3,13 +3,16 @@ Application against the fake Bot API on loopback; the desk worker makes topics; 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.app import App
 from bot.channels.telegram.topics import SupportDesk
 from bot.demo import DemoApplicant
+from bot.sender import run_sender, worker
 from storage.models import PostState
-from tests.auxil.fake_bot_api import FakeBotApi
+from tests.auxil.fake_bot_api import Call, FakeBotApi
 from tests.handoff.conftest import GROUP, Outbox, Staff, topic_of, topic_texts
 from tests.telegram.user import TelegramUser
 
@@ -72,3 +75,28 @@ async def test_a_ticket_from_telegram_relayed_both_ways_closed_and_rated(
     assert {"ticket_open", "ticket_message", "ticket_reply", "ticket_close", "ticket_rating", "ticket_topic"} <= audit
     await applicant.send("/akses")
     assert "Data Anda dilihat" in applicant.text  # the state card shown to staff counts as a look-up
+
+
+async def test_a_staff_answer_leaves_at_once_not_at_the_senders_next_poll(
+    app: App, api: FakeBotApi, applicant: TelegramUser, staff: Staff, desk: SupportDesk,
+    people: list[DemoApplicant], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sender runs beside the handlers, as in `run` and `serve`, with its idle poll far away: only being woken
+    # by the staff member's update can bring the answer within the test's few seconds.
+    monkeypatch.setattr(worker, "IDLE_POLL", 60.0)
+    await link(applicant, people[0])
+    await applicant.press_menu("Hubungi petugas")
+    await applicant.send("Kapan saldo saya masuk?")
+    assert await desk.step() == 1
+    thread = topic_of(api, 1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_sender(app, app.settings, stop))
+    try:
+        await asyncio.sleep(0.3)  # started, found nothing to send, waiting
+        await staff.write("Saldo masuk paling lambat 3 hari kerja.", thread)
+        def relayed(call: Call) -> bool:
+            return call.params.get("chat_id") == applicant.chat_id and "3 hari kerja" in str(call.params.get("text"))
+        await api.wait_for(relayed, within=5)  # raises TimeoutError if it waits for the poll
+    finally:
+        stop.set()
+        await running
