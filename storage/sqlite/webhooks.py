@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,30 +94,34 @@ class WebhookRepository:
         return removed
 
 
+def _receive(connection: sqlite3.Connection, message_id: str, external_id: str, bsuid: str | None,
+             stamp: str) -> bool:
+    """On the database thread (WhatsAppRepository.receive): the id seen, then the chat's window opened."""
+    new = connection.execute("INSERT OR IGNORE INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', ?, ?)",
+                             (message_id, stamp)).rowcount
+    if not new:
+        return False
+    connection.execute(
+        "INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, bsuid),"
+        " last_inbound_at = max(coalesce(last_inbound_at, ''), excluded.last_inbound_at)",
+        (external_id, bsuid, stamp),
+    )
+    return True
+
+
 class WhatsAppRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def receive(self, message_id: str, external_id: str, bsuid: str | None, at: datetime) -> bool:
-        """An inbound message: mark its id seen and open the chat's 24-hour window.
+        """An inbound message: mark its id seen and open the chat's 24-hour window, all or nothing.
 
-        False when the id was seen before (a redelivery): nothing is changed then. Two single statements rather
-        than a transaction: a transaction holds every other chat's statements back from BEGIN to COMMIT, and
-        atomicity buys nothing here (the message is acknowledged already; if the process dies between the two,
-        the message is lost either way).
+        False when the id was seen before (a redelivery): nothing is changed then. One unit of work on the
+        database thread (`Database.atomic`): one round trip, and no lock held across awaits, so other chats'
+        statements do not wait behind it.
         """
-        stamp = to_db_time(at)
-        new = await self._db.execute(
-            "INSERT OR IGNORE INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', ?, ?)", (message_id, stamp))
-        if not new:
-            return False
-        await self._db.execute(
-            "INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, bsuid),"
-            " last_inbound_at = max(coalesce(last_inbound_at, ''), excluded.last_inbound_at)",
-            (external_id, bsuid, stamp),
-        )
-        return True
+        return await self._db.atomic(_receive, message_id, external_id, bsuid, to_db_time(at))
 
     async def last_inbound(self, external_ids: Sequence[str]) -> dict[str, datetime]:
         """The last inbound message time of each chat that has one."""
