@@ -323,6 +323,7 @@ class BroadcastReport:
     lost: int  # recipients that never got it
     seconds: float  # first send -> last send at the fake server
     max_per_second: int  # the most sends that arrived in any one-second window
+    max_per_two_seconds: int  # the same over two seconds (a stall of the fake server bunches less of it)
     cap: float
     throttled: int  # 429 answers of the fake server
     killed_at: int | None  # sends seen at the fake server when the sender was killed
@@ -396,6 +397,7 @@ async def run_broadcast(cluster: Cluster, *, recipients: int, kill_at: float | N
         recipients=recipients, reached=len(per_chat), duplicates=len(twice), ambiguous=len(ambiguous_chats),
         duplicates_not_ambiguous=len(twice - ambiguous_chats), lost=recipients - len(per_chat),
         seconds=(times[-1] - times[0]) if len(times) > 1 else 0.0, max_per_second=max_in_window(times, 1.0),
+        max_per_two_seconds=max_in_window(times, 2.0),
         cap=cluster.rate, throttled=sum(1 for c in calls if c.status == 429), killed_at=killed_at, cpu=cpu,
     )
 

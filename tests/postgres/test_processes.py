@@ -51,8 +51,11 @@ async def test_three_servers_and_three_senders_share_the_work(cluster: Cluster) 
     assert report.lost == 0 and report.reached == RECIPIENTS
     assert report.duplicates_not_ambiguous == 0  # nothing recorded as sent went again
     assert report.ambiguous <= cluster.concurrency  # only the killed sender's sends in flight
-    # The senders together take under 94 % of the cap from the shared budget in any second (bot/sender/budget.py);
-    # the fake server, on the same two cores as six bot processes and PostgreSQL, timestamps a request when its
-    # process gets the CPU, so a pause of ~0.1 s bunches arrivals: the busiest second is checked with 5 % for that.
+    # The senders together take under 96 % of the cap from the shared budget in any second (bot/sender/budget.py).
+    # The fake server, on the same two cores as six bot processes and PostgreSQL, timestamps a request when its
+    # process gets the CPU, so a stall of ~0.1 s bunches arrivals into one second (seen: 427 at a cap of 400 in a
+    # loaded full run). Over two seconds a stall moves a smaller share, so the cap is held there without slack,
+    # which still catches senders that each spend the whole cap (2 x, 3 x); one second gets 10 % for the stall.
     assert report.rate <= CAP / 1.1 * 1.02, report
-    assert report.max_per_second <= CAP * 1.05, report
+    assert report.max_per_two_seconds <= 2 * CAP, report
+    assert report.max_per_second <= CAP * 1.10, report
