@@ -88,6 +88,14 @@ async def post(bot: Bot, method: str, params: dict[str, object]) -> Any:
     return await bot._post(method, params)  # drops the parameters that are None, as the typed methods do
 
 
+async def send_text(bot: Bot, chat_id: int, part: Part, thread: int | None = None) -> int:
+    """sendMessage of one text part (HTML, its keyboard); the message_id. Raises PTB's errors."""
+    sent = await post(bot, "sendMessage", {
+        "chat_id": chat_id, "text": part.text, "parse_mode": ParseMode.HTML.value,
+        "reply_markup": markup_json(part.markup), "message_thread_id": thread})
+    return int(sent["message_id"])
+
+
 class Delivery:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
@@ -125,10 +133,7 @@ class Delivery:
                                                   parse_mode=ParseMode.HTML, reply_markup=part.markup,
                                                   message_thread_id=thread)
                 return photo.message_id
-            sent = await post(self.bot, "sendMessage", {
-                "chat_id": chat_id, "text": part.text, "parse_mode": ParseMode.HTML.value,
-                "reply_markup": markup_json(part.markup), "message_thread_id": thread})
-            return int(sent["message_id"])
+            return await send_text(self.bot, chat_id, part, thread)
 
         return await guarded("message", chat_id, call, retry=retry)
 

@@ -58,8 +58,19 @@ class LeanRequest(BaseRequest):
                 return await self.fallback.do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
             client = self._clients[url] = PostClient(url, size=self.connections, timeout=self.timeout)
         try:
-            return await client.post(json.dumps(request_data.parameters).encode())
+            return await client.post(_json_body(request_data.parameters))
         except TimeoutError as exc:
-            raise TimedOut(f"no answer within {self.timeout} s") from exc
+            raise TimedOut from exc  # as HTTPXRequest words it
         except (OSError, HttpError) as exc:
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _json_body(parameters: dict[str, object]) -> bytes:
+    """The call's parameters as a JSON object. A keyboard given already serialised (`markup.markup_json`, made
+    once per keyboard) is embedded as the object it is, not as a string: a string is what form encoding (PTB's
+    HTTPXRequest) sends, but in a JSON body the Bot API is given the object, as PTB's own JSON would have it."""
+    markup = parameters.get("reply_markup")
+    if not isinstance(markup, str):
+        return json.dumps(parameters).encode()
+    rest = json.dumps({name: value for name, value in parameters.items() if name != "reply_markup"})
+    return f'{rest[:-1]}{", " if len(rest) > 2 else ""}"reply_markup": {markup}}}'.encode()
