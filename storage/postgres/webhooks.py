@@ -101,11 +101,6 @@ class WhatsAppRepository:
             (external_id, choices, now),
         )
 
-    async def record_status(
-        self, message_id: str, recipient: str, status: str, error_code: int | None, at: datetime
-    ) -> None:
-        await self.record_statuses([StatusRecord(message_id, recipient, status, error_code, at)])
-
     async def record_statuses(self, records: Sequence[StatusRecord]) -> None:
         """As the SQLite repository's (the same rules), with arrays in one statement instead of chunks."""
         rows = furthest(records)

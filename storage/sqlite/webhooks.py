@@ -153,11 +153,6 @@ class WhatsAppRepository:
             (external_id, choices, to_db_time(now)),
         )
 
-    async def record_status(
-        self, message_id: str, recipient: str, status: str, error_code: int | None, at: datetime
-    ) -> None:
-        await self.record_statuses([StatusRecord(message_id, recipient, status, error_code, at)])
-
     async def record_statuses(self, records: Sequence[StatusRecord]) -> None:
         """Keep the furthest status of each message (callbacks may come out of order); a failure found after the
         send also fails the outbox delivery that carried the message. The web server writes the callbacks that

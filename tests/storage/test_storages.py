@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from storage import ImportRow, Progress, Storage, open_storage
+from storage.interface import StatusRecord
 from storage.models import (
     Audience,
     AudienceCount,
@@ -306,7 +307,7 @@ async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage, now: dat
     await storage.whatsapp.set_choices("6281200000001", '["hasil"]', now)
     assert await storage.whatsapp.reply_state("6281200000001") == ("id", '["hasil"]')
     for status in ("read", "delivered"):  # out of order: the furthest one stays
-        await storage.whatsapp.record_status("wamid.OUT", "6281200000001", status, None, now)
+        await storage.whatsapp.record_statuses([StatusRecord("wamid.OUT", "6281200000001", status, None, now)])
     assert await storage.whatsapp.statuses(["wamid.OUT"]) == {"wamid.OUT": "read"}
     assert await storage.whatsapp.status_counts() == {"read": 1}
     for user in ("a", "b"):

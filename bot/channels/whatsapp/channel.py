@@ -127,9 +127,6 @@ class WhatsAppChannel:
         await self.send(event.chat_id, message)
         return True
 
-    async def handle_status(self, status: StatusUpdate) -> None:
-        await self.handle_statuses([status])
-
     async def handle_statuses(self, statuses: Sequence[StatusUpdate]) -> None:
         """Record status callbacks (sent, delivered, read, failed) in arrival order, in one write."""
         for status in statuses:
