@@ -4,6 +4,8 @@
   into each locale's `messages.po` (new ids get an empty translation, obsolete ones are dropped), then compile.
 - compile: write `messages.mo` next to each `messages.po`.
 - check: exit 1 if an id in the code has no English translation or a `.mo` is stale (the test suite runs this).
+  "Stale" compares what the `.mo` says (message id -> translation), never its bytes: a new Babel release writes a
+  different header (its version, a date), and that must not turn a fresh clone's test run red.
 
 Message ids are Indonesian (the source language), so `id` needs no catalog; `en` carries the translations.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +67,29 @@ def compiled(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+def translations(catalog: Catalog) -> dict[tuple[object, str | None], object]:
+    """What a catalog tells gettext: (id, context) -> translation, for the messages a `.mo` carries.
+
+    `write_mo` leaves out the header entry, untranslated and fuzzy messages, so they are left out here too.
+    """
+    def plain(value: object) -> object:  # read_mo gives plural forms as lists, read_po as tuples
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {
+        (plain(message.id), message.context): plain(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy
+        and not (isinstance(message.string, tuple) and not all(message.string))
+    }
+
+
+def mo_is_current(mo: Path, catalog: Catalog) -> bool:
+    if not mo.exists():
+        return False
+    with mo.open("rb") as handle:
+        return translations(read_mo(handle)) == translations(catalog)
+
+
 def update() -> None:
     template = extract()
     _write(LOCALES_DIR / f"{DOMAIN}.pot", template, lambda b, c: write_po(b, c, omit_header=False, width=120))
@@ -100,7 +125,7 @@ def problems() -> Iterator[str]:
             elif translated.fuzzy:
                 yield f"{locale}: fuzzy translation for {message.id!r}"
         mo = po_path(locale).with_suffix(".mo")
-        if not mo.exists() or mo.read_bytes() != compiled(catalog):
+        if not mo_is_current(mo, catalog):
             yield f"{locale}: {mo.relative_to(ROOT)} is stale: run python -m locales.catalog compile"
 
 
