@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -30,8 +31,15 @@ TRANSLATED_LOCALES = ("en",)
 DOMAIN = "messages"
 
 
+# The files are written so that two branches adding messages merge cleanly: entries sorted by id, locations
+# without line numbers (an edit above a message would otherwise touch its entry), and a fixed creation date.
+PO_LAYOUT = {"width": 120, "sort_output": True, "include_lineno": False}
+CREATION_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def extract() -> Catalog:
-    template = Catalog(project="asisten-prakerja", version="1", locale="id", fuzzy=False)
+    template = Catalog(project="asisten-prakerja", version="1", locale="id", fuzzy=False,
+                       creation_date=CREATION_DATE)
     for folder in SOURCE_DIRS:
         for filename, lineno, message, comments, context in extract_from_dir(
             ROOT / folder, method_map=[("**.py", "python")], keywords=KEYWORDS
@@ -92,14 +100,15 @@ def mo_is_current(mo: Path, catalog: Catalog) -> bool:
 
 def update() -> None:
     template = extract()
-    _write(LOCALES_DIR / f"{DOMAIN}.pot", template, lambda b, c: write_po(b, c, omit_header=False, width=120))
+    _write(LOCALES_DIR / f"{DOMAIN}.pot", template, lambda b, c: write_po(b, c, **PO_LAYOUT))
     for locale in TRANSLATED_LOCALES:
         catalog = read_catalog(locale)
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         catalog.fuzzy = False  # the header entry: a fuzzy header would be left out of the .mo
         catalog.project, catalog.version = "asisten-prakerja", "1"
-        _write(po_path(locale), catalog, lambda b, c: write_po(b, c, width=120, sort_output=False))
+        catalog.creation_date = CREATION_DATE
+        _write(po_path(locale), catalog, lambda b, c: write_po(b, c, **PO_LAYOUT))
     compile_all()
 
 
