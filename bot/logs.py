@@ -1,31 +1,28 @@
-"""Logging that never writes personal data: phone numbers and 16-digit numbers (NIK, card) are masked.
+"""Logging that never writes personal data: NIKs, card numbers and phone numbers are masked in every line.
 
-The filter works on the formatted message and on exception text, so a NIK that slipped into an error message
-or a traceback is masked too.
+The masking is handlers.identity's one rule (`mask_personal`), so a NIK that a log line holds is found exactly as
+the handlers find it in a message, in any spacing, and also inside the reprs and JSON dumps that libraries log at
+DEBUG (python-telegram-bot's "Processing update", httpx's request lines). The filter works on the formatted message
+and on exception text, so a NIK that slipped into an error message or a traceback is masked too.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
-_SIXTEEN = re.compile(r"(?<!\d)(\d{4})[\s.\-]?\d{4}[\s.\-]?\d{4}[\s.\-]?(\d{4})(?!\d)")
-_PHONE = re.compile(r"(?<![\d])(\+?62|0)(8\d)[\s\-]?\d{2,4}[\s\-]?\d{2,4}[\s\-]?(\d{2,4})(?!\d)")
+from handlers.identity import mask_personal
 
-
-def mask_text(text: str) -> str:
-    text = _SIXTEEN.sub(lambda m: f"{m.group(1)[0]}***************"[:16], text)
-    return _PHONE.sub(lambda m: f"{m.group(1)}{m.group(2)}******", text)
+mask_text = mask_personal  # the name the channels and the sender use for error texts they log
 
 
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask_text(message)
+        masked = mask_personal(message)
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = mask_personal(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 

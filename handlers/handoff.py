@@ -151,8 +151,7 @@ async def _relay(ctx: Context, ticket: Ticket, message: TicketInput, *, had_nik:
                               " petugas: tunggu {n} detik, lalu kirim lagi.").format(
                 n=int(config.flood_window.total_seconds())))
         return False
-    if had_nik:
-        ctx.out.forget_incoming = True  # where the platform allows, the message with the NIK leaves the chat too
+    if had_nik:  # the router deletes the message where the platform allows (one rule for a NIK)
         ctx.say(t.gettext("Nomor 16 digit (NIK) di pesan Anda kami samarkan sebelum diteruskan ke petugas. Jangan"
                           " kirim NIK lewat chat: petugas tidak memerlukannya."))
     elif acknowledge and (received.previous_at is None or ctx.now() - received.previous_at > ACK_QUIET):
@@ -178,7 +177,7 @@ async def _media(ctx: Context, ticket: Ticket | None) -> TicketInput | None:
     if file is None:
         return None
     limit = ctx.config.handoff.max_file_bytes
-    what = staff_t().gettext("foto") if event.photo else escape(mask_niks(file.file_name) or "dokumen")
+    what = staff_t().gettext("foto") if event.photo else escape(file.file_name or "dokumen")
     if event.channel is not Channel.TELEGRAM:  # a WhatsApp media id means nothing to Telegram: a note instead
         if ticket is not None:
             await ctx.storage.tickets.note(ticket.id, staff_t().gettext(
@@ -492,7 +491,6 @@ async def _answer(ctx: Context, ticket: Ticket) -> None:
     await ctx.storage.tickets.answered(ticket.id, ctx.actor, ctx.role.value, masked, broadcast, ctx.now())
     notes = []
     if masked != text:
-        ctx.out.forget_incoming = True
         notes.append(t.gettext("Nomor 16 digit di pesan Anda disamarkan sebelum dikirim ke pemohon."))
     if chat.blocked:
         notes.append(t.gettext("Pemohon memblokir bot: pesan ini mungkin tidak sampai."))

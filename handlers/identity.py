@@ -49,12 +49,48 @@ class NikCheck:
         return self.problem is None
 
 
-_SEPARATORS = re.compile(r"[\s.\-]")
+# --- the one rule for "this text holds a NIK" (DESIGN.md 4) -------------------------------------------------------
+# Sixteen ASCII digits with any number of separators between them: white space of any kind (including newlines and
+# non-breaking spaces), dots, dashes of any kind, underscores, slashes, invisible spaces; and, so that a log line
+# of a repr or a JSON dump is caught too, the escaped forms of those (`\n`, `\xa0`, `\u2013`). The same pattern
+# decides deleting the message, masking it in every text that leaves the bot (replies echoing user text, ticket
+# relays, what is stored) and masking every log line (bot/logs.py), so no two places can disagree.
+_SEPARATOR_CHARS = r"\s.\-_/\u00ad\u2010-\u2015\u2212\u200b-\u200d\u2060\ufeff"
+_SEPARATOR = rf"(?:[{_SEPARATOR_CHARS}]|\\[ntr]|\\x[0-9a-fA-F]{{2}}|\\u[0-9a-fA-F]{{4}})"
+# Not glued to a digit before it, unless that digit ends an escape (`\xa0` before the NIK in a repr).
+_NO_DIGIT_BEFORE = r"(?:(?<![0-9])|(?<=\\x[0-9a-fA-F]{2})|(?<=\\u[0-9a-fA-F]{4}))"
+_NIK_RUN = re.compile(rf"{_NO_DIGIT_BEFORE}(?:[0-9]{_SEPARATOR}*+){{{NIK_LENGTH - 1}}}[0-9](?![0-9])")
+# A run of digits that stands as its own word(s): not glued to letters ("32AB5678..." is one mistyped NIK).
+_DIGIT_RUN = re.compile(rf"(?<!\w)[0-9](?:{_SEPARATOR}*+[0-9])*(?!\w)")
+_SEPARATORS = re.compile(_SEPARATOR)
+NIK_MASK = "[16 digit disamarkan]"
+
+
+def looks_like_nik(text: str) -> bool:
+    """A run of 16 digits (with any separators) somewhere in the text: treat the message as carrying a NIK."""
+    return _NIK_RUN.search(text) is not None
+
+
+def mask_niks(text: str) -> str:
+    """Every run of 16 digits (a NIK, or a card number) replaced, in any text that leaves the bot or is kept."""
+    return _NIK_RUN.sub(NIK_MASK, text)
+
+
+def nik_candidate(text: str) -> str:
+    """What in a message is meant as the NIK: its 16-digit run ("NIK saya 3107 0746 ..."), else its longest run of
+    digits when the message has words too (a NIK with a typo inside a sentence), else the message itself."""
+    found = _NIK_RUN.search(text)
+    if found is not None:
+        return found.group()
+    runs = _DIGIT_RUN.findall(text)
+    if runs and any(char.isalpha() for char in text):
+        return max(runs, key=lambda run: sum(char.isdigit() for char in run))
+    return text
 
 
 def check_nik(text: str) -> NikCheck:
-    """Validate the shape of a NIK typed by a person (spaces, dots and dashes between digits allowed)."""
-    cleaned = _SEPARATORS.sub("", text)
+    """Validate the shape of a NIK typed by a person (any separators between digits allowed)."""
+    cleaned = _SEPARATORS.sub("", text.strip())
     if not cleaned:
         return NikCheck(None, NikProblem.EMPTY)
     for index, char in enumerate(cleaned, start=1):
@@ -82,20 +118,6 @@ def check_nik(text: str) -> NikCheck:
     return NikCheck(cleaned)
 
 
-_NIK_RUN = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
-NIK_MASK = "[16 digit disamarkan]"
-
-
-def looks_like_nik(text: str) -> bool:
-    """A run of 16 digits (with separators) somewhere in the text: treat the message as carrying a NIK."""
-    return bool(_NIK_RUN.search(text))
-
-
-def mask_niks(text: str) -> str:
-    """Every run of 16 digits (a NIK, or a card number) replaced, e.g. before a message is relayed to staff."""
-    return _NIK_RUN.sub(NIK_MASK, text)
-
-
 def hash_nik(nik: str, pepper: str) -> str:
     """Keyed hash of a valid NIK: the only form in which a NIK is stored or compared."""
     return hmac.new(pepper.encode(), nik.encode(), hashlib.sha256).hexdigest()
@@ -120,6 +142,21 @@ def normalize_phone(text: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise PhoneError("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Indonesian mobile numbers inside free text (logs, texts kept for staff): 08.., 628.., +62 8.., any separators.
+_PHONE_IN_TEXT = re.compile(
+    rf"(?<![0-9+])(\+?62|0)[{_SEPARATOR_CHARS}]*(8[0-9])(?:{_SEPARATOR}*+[0-9]){{6,11}}(?![0-9])")
+
+
+def mask_phones(text: str) -> str:
+    """Every Indonesian mobile number in a text shortened to its operator prefix: '0812******'."""
+    return _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}******", text)
+
+
+def mask_personal(text: str) -> str:
+    """NIKs (and card numbers) and phone numbers masked: what logs and kept free text may hold."""
+    return mask_phones(mask_niks(text))
 
 
 def mask_phone(phone: str) -> str:

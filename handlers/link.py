@@ -27,8 +27,8 @@ from handlers.identity import (
     PhoneError,
     check_nik,
     hash_nik,
-    looks_like_nik,
     mask_phone,
+    nik_candidate,
     normalize_phone,
 )
 from handlers.menu import contact_button, show_menu
@@ -283,15 +283,13 @@ async def nik_step(ctx: Context) -> None:
     if phone is None:  # a payload from an older version: start again
         await start_linking(ctx)
         return
-    text = ctx.event.text
-    if looks_like_nik(text):
-        ctx.out.forget_incoming = True
     attempts = await _attempts(ctx, phone)
     if attempts.locked_until is not None:
         _say_locked(ctx, attempts)
         await ctx.end_step()
         return
-    check = check_nik(text)
+    # The NIK inside a sentence or in groups is the NIK ("NIK saya 3107 0746 ..."); the router deletes the message.
+    check = check_nik(nik_candidate(ctx.event.text))
     if not check.ok:
         ctx.say(_nik_problem_text(ctx, check.problem, check.position), _cancel_row(ctx))
         return

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from handlers.api import Event, EventKind, Outgoing, Reply
 from handlers.context import Context, Services, Step
 from handlers.i18n import normalize_locale, translator
-from handlers.identity import looks_like_nik
+from handlers.identity import looks_like_nik, mask_niks
 from handlers.roles import Role
 from storage import StorageError
 
@@ -128,7 +128,18 @@ class Router:
     async def _handle(self, event: Event) -> Outgoing:
         if not event.private:
             desk = await self.fallbacks.desk(self, event) if self.fallbacks.desk is not None else None
-            return desk if desk is not None else Outgoing(replies=[self.fallbacks.group(event)])
+            if desk is None:
+                return Outgoing(replies=[self.fallbacks.group(event)])
+            out = desk  # the support group, where the bot is an admin: staff's messages follow the rule too
+        else:
+            out = await self._private(event)
+        # One rule, whatever the step or handler: a message that holds a NIK leaves the chat where the platform
+        # allows (at the NIK step, in a search, a link check, a ticket, after a lock-out, with the database away).
+        if looks_like_nik(event.text):
+            out.forget_incoming = True
+        return out
+
+    async def _private(self, event: Event) -> Outgoing:
         try:
             # A new chat starts in the language of the user's app (English or Indonesian), then /bahasa rules.
             snapshot = await self.services.storage.chats.snapshot(
@@ -136,8 +147,7 @@ class Router:
             )
         except StorageError:
             log.exception("storage unavailable")
-            # A NIK typed while the database is away still leaves the chat history.
-            return Outgoing(replies=[_busy(event)], forget_incoming=looks_like_nik(event.text))
+            return Outgoing(replies=[_busy(event)])
         role = self.role_of(event, snapshot.granted_role)
         ctx = Context(event=event, services=self.services, snapshot=snapshot, role=role)
         try:
@@ -145,7 +155,6 @@ class Router:
         except StorageError:
             log.exception("storage failed while handling %s", event.kind)
             ctx.out.replies[:] = [_busy(event, ctx.chat.locale)]
-            ctx.out.forget_incoming = ctx.out.forget_incoming or looks_like_nik(event.text)
         except Exception:
             log.exception("handler failed on %s %s", event.kind, event.command or event.action)
             t = ctx.t
@@ -222,5 +231,6 @@ def _busy(event: Event, locale: str | None = None) -> Reply:
 
 
 def escape(text: str) -> str:
-    """Escape user-provided text for a Reply."""
-    return html.escape(text, quote=False)
+    """User-provided text made safe for a Reply: HTML-escaped, and any NIK in it masked (one rule, DESIGN.md 4), so a
+    reply that echoes what was typed (a search, a link check, a ticket) never repeats a NIK."""
+    return html.escape(mask_niks(text), quote=False)

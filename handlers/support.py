@@ -16,7 +16,7 @@ from handlers.admin import audit_line, role_label, staff_commands
 from handlers.api import Button, rows
 from handlers.context import Context
 from handlers.i18n import N_, Translator, translator
-from handlers.identity import PhoneError, check_nik, hash_nik, looks_like_nik, mask_card, mask_phone, normalize_phone
+from handlers.identity import PhoneError, check_nik, hash_nik, mask_card, mask_niks, mask_phone, normalize_phone
 from handlers.roles import Channel
 from handlers.router import ADMINS, ALL_ROLES, GO, STAFF, Routes, escape
 from storage.models import Account, BroadcastKind, Chat, DeliveryState, DeliveryView, WaveResult
@@ -32,7 +32,6 @@ ACCESS_LIMIT = 20
 MIN_REASON = 3
 
 _NUMERIC = re.compile(r"^[+(]?\d[\d\-().]*$")
-_SIXTEEN_DIGITS = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
 _INTERNAL = re.compile(r"^(akun|account|chat):(\d{1,12})$", re.IGNORECASE)
 CHANNEL_LABELS = {Channel.TELEGRAM.value: "Telegram", Channel.WHATSAPP.value: "WhatsApp",
                   Channel.CONSOLE.value: "Terminal"}
@@ -151,15 +150,13 @@ async def find_people(ctx: Context, target: str) -> tuple[list[Person], list[str
 async def _target_and_reason(ctx: Context, usage: str) -> tuple[str, str] | None:
     t = ctx.t
     target, reason = split_target(ctx.args)
-    if looks_like_nik(ctx.args):
-        ctx.out.forget_incoming = True  # the message held a NIK (or a card number): remove it from the chat
     if not target:
         ctx.say(usage)
         return None
     if len(reason) < MIN_REASON:
         ctx.say(t.gettext("Tuliskan alasannya setelah nomor (dicatat di log audit), contoh:") + " " + usage)
         return None
-    return target, _SIXTEEN_DIGITS.sub("[16 digit]", reason)  # a NIK or card typed into the reason is not kept
+    return target, mask_niks(reason)  # a NIK or card typed into the reason is not kept
 
 
 def _usage(t: Translator, command: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from handlers import scam
 from handlers.api import ACTION_SEPARATOR, MAX_ACTION_BYTES, AnyButton, Button, LinkButton, rows
 from handlers.context import Context, Step
+from handlers.identity import looks_like_nik
 from handlers.router import GO, Routes, escape
 from storage import Progress
 from storage.models import Platform, Training
@@ -154,6 +155,11 @@ async def keyword_typed(ctx: Context) -> None:
 
 async def _search_typed(ctx: Context, text: str) -> None:
     t = ctx.t
+    if looks_like_nik(text):  # never searched, never put into a button, never repeated (the router deletes it)
+        await _ask_keyword(ctx, t.gettext("Itu tampak seperti NIK atau nomor kartu: tidak kami cari dan pesannya kami"
+                                          " hapus bila bisa. Jangan kirim NIK di sini. Ketik nama pelatihan, misalnya"
+                                          " <i>excel</i>, atau pilih kategori:"))
+        return
     keyword = normalize_keyword(text)
     if not keyword:
         await _ask_keyword(ctx, t.gettext("Kata kuncinya kosong. Ketik satu atau beberapa kata, misalnya <i>excel</i>,"

@@ -3,6 +3,9 @@
 - update: extract every `gettext`/`ngettext`/`N_` message id from handlers/ and bot/ into `messages.pot`, merge it
   into each locale's `messages.po` (new ids get an empty translation, obsolete ones are dropped), then compile.
 - compile: write `messages.mo` next to each `messages.po`.
+- missing: print, as JSON, the ids that have no English translation yet ({id: ""}), to fill in.
+- translate FILE.json: set English translations from a JSON object {id: translation} (a plural id: a list of two
+  strings, singular then plural; `-` reads standard input), then compile. Ids the code does not use are refused.
 - check: exit 1 if an id in the code has no English translation or a `.mo` is stale (the test suite runs this).
   "Stale" compares what the `.mo` says (message id -> translation), never its bytes: a new Babel release writes a
   different header (its version, a date), and that must not turn a fresh clone's test run red.
@@ -13,6 +16,7 @@ Message ids are Indonesian (the source language), so `id` needs no catalog; `en`
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -138,8 +142,50 @@ def problems() -> Iterator[str]:
             yield f"{locale}: {mo.relative_to(ROOT)} is stale: run python -m locales.catalog compile"
 
 
+def missing(locale: str = "en") -> dict[str, object]:
+    template, catalog = extract(), read_catalog(locale)
+    found: dict[str, object] = {}
+    for message in template:
+        translated = catalog.get(message.id)
+        strings = translated.string if translated is not None else ""
+        if message.id and (not strings or (isinstance(strings, tuple) and not all(strings))):
+            key = message.id[0] if isinstance(message.id, tuple) else message.id
+            found[key] = ["", ""] if isinstance(message.id, tuple) else ""
+    return found
+
+
+def translate(pairs: dict[str, object], locale: str = "en") -> list[str]:
+    """Put translations into the locale's catalog; the ids that the code does not use (nothing written then)."""
+    template, catalog = extract(), read_catalog(locale)
+    by_key = {(m.id[0] if isinstance(m.id, tuple) else m.id): m for m in template if m.id}
+    unknown = [key for key in pairs if key not in by_key]
+    if unknown:
+        return unknown
+    catalog.update(template, no_fuzzy_matching=True)
+    catalog.obsolete.clear()
+    for key, value in pairs.items():
+        message = catalog.get(by_key[key].id)
+        assert message is not None
+        message.string = tuple(value) if isinstance(value, list) else str(value)
+        message.flags.discard("fuzzy")
+    catalog.fuzzy = False
+    catalog.creation_date = CREATION_DATE
+    _write(po_path(locale), catalog, lambda b, c: write_po(b, c, **PO_LAYOUT))
+    compile_all()
+    return []
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
+    if command == "missing":
+        print(json.dumps(missing(), ensure_ascii=False, indent=1))
+        return 0
+    if command == "translate" and len(argv) == 2:
+        source = sys.stdin.read() if argv[1] == "-" else Path(argv[1]).read_text(encoding="utf-8")
+        unknown = translate(json.loads(source))
+        for key in unknown:
+            print(f"not a message id of the code: {key!r}", file=sys.stderr)
+        return 1 if unknown else 0
     if command == "update":
         update()
         return 0

@@ -50,7 +50,7 @@ async def test_find_by_card_chat_id_and_nik_which_is_never_shown(
     assert siti.nik not in support.text_out
     assert support.last.forget_incoming  # the staff member's message with the NIK is deleted
     entries = await app.storage.staff.search_audit("lookup", 10)
-    assert [e.detail for e in entries][:3] == ["NIK: pemohon lupa nomor HP, NIK [16 digit]",
+    assert [e.detail for e in entries][:3] == ["NIK: pemohon lupa nomor HP, NIK [16 digit disamarkan]",
                                              "ID chat: pemohon bertanya",
                                              "nomor kartu: verifikasi kartu"]
     assert all(siti.nik not in (e.detail or "") for e in await app.storage.staff.search_audit(None, 100))

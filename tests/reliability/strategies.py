@@ -232,3 +232,30 @@ def whatsapp_payload(draw: st.DrawFn, wa_id: str, phone_id: str) -> Any:
         case "messages-dict":
             value["messages"] = {"0": messages[0] if messages else {}}
     return body
+
+
+# --- a NIK as people type it (issue 14.1): any grouping, any separators, inside a sentence or alone ---------------
+NIK_SEPARATORS = ("", " ", "  ", "   ", "-", " - ", "--", ".", ". ", "\u00a0", "\t", "\n", "\u2013", " \u2014 ", "_",
+                  "/", "\u200b", " . ")
+NIK_GROUPS = ((4, 4, 4, 4), (2, 2, 2, 6, 4), (6, 6, 4), (8, 8), (16,), (1,) * 16, (3, 3, 3, 3, 4))
+NIK_SENTENCES = ("{nik}", "NIK saya {nik}", "nik sy {nik} kak", "ini NIK: {nik}, tolong dicek", "{nik}\nterima kasih",
+                 "NIK ({nik})", "my nik is {nik}")
+
+
+@st.composite
+def typed_nik(draw: st.DrawFn, nik: str, *, in_sentence: bool = True) -> str:
+    """`nik` as a person might type it: grouped (or not), with one kind of separator or a different one in each gap."""
+    groups = draw(st.sampled_from(NIK_GROUPS), label="groups")
+    cuts, at = [], 0
+    for size in groups:
+        cuts.append(nik[at:at + size])
+        at += size
+    if draw(st.booleans(), label="one separator"):
+        separator = draw(st.sampled_from(NIK_SEPARATORS), label="separator")
+        typed = separator.join(cuts)
+    else:
+        typed = cuts[0]
+        for cut in cuts[1:]:
+            typed += draw(st.sampled_from(NIK_SEPARATORS)) + cut
+    sentence = draw(st.sampled_from(NIK_SENTENCES)) if in_sentence else "{nik}"
+    return sentence.format(nik=typed)

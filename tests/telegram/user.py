@@ -26,6 +26,7 @@ class TelegramUser:
     language_code: str | None = "id"
     chat: dict[str, Any] | None = None  # default: the private chat with this user
     last: list[Call] = field(default_factory=list)
+    last_message_id: int | None = None  # the id of the user's latest message (a deleteMessage names it)
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- Update JSON ----------------------------------------------------------------------------------------
@@ -54,6 +55,9 @@ class TelegramUser:
     async def feed(self, update: dict[str, Any]) -> list[Call]:
         """Process one update through the Application; `last` = the Bot API calls it caused."""
         update.setdefault("update_id", next(_update_ids))
+        message = update.get("message") or update.get("edited_message")
+        if message is not None:
+            self.last_message_id = message["message_id"]
         mark = len(self.api.calls)
         await self.application.process_update(Update.de_json(update, self.application.bot))
         self.last = self.api.calls[mark:]
