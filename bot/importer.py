@@ -38,6 +38,7 @@ from phonenumbers import PhoneMetadata
 
 from bot.demo import applicants
 from bot.settings import Settings
+from handlers.digits import is_digits, parse_int
 from handlers.i18n import N_, Translator, translator
 from handlers.identity import NIK_LENGTH, NikProblem, PhoneError, check_nik, normalize_phone
 from storage import ImportConflict, ImportRow, Storage, open_storage
@@ -194,7 +195,7 @@ _NIK_SERIALS_OK = _segment_values(_SERIAL_START, NIK_LENGTH)
 
 def fast_nik(text: str) -> str | None:
     """The NIK when `text` is exactly 16 ASCII digits of a valid shape; None means "ask check_nik"."""
-    if len(text) != NIK_LENGTH or not (text.isascii() and text.isdigit()):
+    if len(text) != NIK_LENGTH or not is_digits(text):
         return None
     if text[_SERIAL_START:] not in _NIK_SERIALS_OK:
         return None
@@ -564,7 +565,7 @@ class Validator:
         elif not name.isprintable():
             self._problem(line, NAME, _NAME_UNPRINTABLE)
         wave_text = wave_text.strip()
-        wave = int(wave_text) if wave_text.isascii() and wave_text.isdigit() else 0
+        wave = parse_int(wave_text) or 0
         if not 1 <= wave <= MAX_WAVE:
             self._problem(line, WAVE, _WAVE_BAD, max=MAX_WAVE)
         result_key = result_text.strip().lower()
@@ -602,11 +603,11 @@ class Validator:
         card = card_text if len(card_text) == CARD_LENGTH else _SEPARATORS.sub("", card_text)
         if not card:
             self._problem(line, CARD, _CARD_REQUIRED)
-        elif len(card) != CARD_LENGTH or not (card.isascii() and card.isdigit()):
+        elif len(card) != CARD_LENGTH or not is_digits(card):
             self._problem(line, CARD, _CARD_BAD, n=CARD_LENGTH)
         if not balance_text:
             return card, None
-        if balance_text.isascii() and balance_text.isdigit():
+        if is_digits(balance_text):
             balance = int(balance_text)
             if balance <= MAX_BALANCE:
                 return card, balance

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from handlers import admin, menu, scam
 from handlers.api import Button, Event, EventKind, Outgoing, Reply, notice_body, rows
 from handlers.context import Context, Services, Step
+from handlers.digits import parse_int
 from handlers.i18n import DEFAULT_LOCALE, Translator, translator
 from handlers.identity import mask_niks, mask_phone
 from handlers.menu import show_menu
@@ -50,7 +51,7 @@ SYSTEM = "system"
 IN_TOPIC = {"cari": "cari", "find": "cari", "buka": "buka", "unlock": "buka", "lepas": "lepas", "release": "lepas"}
 DESK_COMMANDS = frozenset({*IN_TOPIC, "tiket", "tickets", "staf", "staff", "audit"})
 CLOSE_COMMANDS = frozenset({"selesai", "done"})
-_TARGET = re.compile(r"^[+(]?\d[\d\-().]{3,}")  # a phone, card or chat number (a reason starts with a word)
+_TARGET = re.compile(r"^[+(]?\d[\d\-().]{3,}", re.ASCII)  # a phone, card or chat number (a reason starts with a word)
 
 
 def staff_t() -> Translator:
@@ -294,7 +295,8 @@ async def close_command(ctx: Context) -> None:
 @routes.action(CLOSE)
 async def close_button(ctx: Context) -> None:
     arg = ctx.event.arg
-    ticket = await ctx.storage.tickets.get(int(arg)) if arg.isdigit() and len(arg) <= 12 else None
+    ticket_id = parse_int(arg)
+    ticket = await ctx.storage.tickets.get(ticket_id) if ticket_id is not None else None
     if ticket is None or ticket.chat_id != ctx.chat.id:  # stale or forged: never someone else's ticket
         await menu.unknown_action(ctx)
         return
@@ -307,15 +309,16 @@ async def close_button(ctx: Context) -> None:
 @routes.action(RATE)
 async def rate(ctx: Context) -> None:
     t = ctx.t
-    ticket_id, _, score = ctx.event.arg.partition(":")
-    if not (ticket_id.isdigit() and len(ticket_id) <= 12 and score.isdigit() and int(score) in RATINGS):
+    ticket_text, _, score_text = ctx.event.arg.partition(":")
+    ticket_id, score = parse_int(ticket_text), parse_int(score_text, max_digits=1)
+    if ticket_id is None or score not in RATINGS:
         await menu.unknown_action(ctx)
         return
-    note = staff_t().gettext("⭐ Pemohon memberi nilai {n}/5.").format(n=int(score))
-    if await ctx.storage.tickets.rate(int(ticket_id), ctx.chat.id, int(score), ctx.actor, note, ctx.now()):
+    note = staff_t().gettext("⭐ Pemohon memberi nilai {n}/5.").format(n=score)
+    if await ctx.storage.tickets.rate(ticket_id, ctx.chat.id, score, ctx.actor, note, ctx.now()):
         show_menu(ctx, t.gettext("Terima kasih atas penilaian Anda!"))
         return
-    ticket = await ctx.storage.tickets.get(int(ticket_id))
+    ticket = await ctx.storage.tickets.get(ticket_id)
     if ticket is None or ticket.chat_id != ctx.chat.id or ticket.is_open:
         await menu.unknown_action(ctx)
         return
@@ -382,7 +385,8 @@ async def _guarded(work: Awaitable[None]) -> str | None:
 async def _desk_event(router: Router, ctx: Context) -> None:
     event, t = ctx.event, ctx.t
     thread = event.thread_id
-    ticket = await ctx.storage.tickets.by_topic(int(thread)) if thread and thread.isdigit() else None
+    topic = parse_int(thread or "")
+    ticket = await ctx.storage.tickets.by_topic(topic) if topic is not None else None
     match event.kind:
         case EventKind.COMMAND:
             await _desk_command(router, ctx, ticket)

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from handlers.api import Button, Notice, Reply, rows
 from handlers.context import Context, FlowState, Step
+from handlers.digits import is_digits
 from handlers.i18n import translator
 from handlers.identity import (
     NikProblem,
@@ -259,7 +260,7 @@ async def code_step(ctx: Context) -> None:
         await ctx.end_step()
         return
     typed = re.sub(r"[\s.\-]", "", ctx.event.text)
-    if len(typed) != CODE_DIGITS or not typed.isdigit():  # a typo costs no attempt
+    if len(typed) != CODE_DIGITS or not is_digits(typed):  # a typo costs no attempt
         ctx.say(t.gettext("Ketik {n} digit kode verifikasi yang kami kirim.").format(n=CODE_DIGITS),
                 _cancel_row(ctx))
         return

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from handlers.digits import is_digits
+
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
@@ -35,7 +37,7 @@ def parse_principal(text: str) -> Principal:
     text = text.strip()
     channel_name, sep, user_id = text.partition(":")
     if not sep:
-        if not text.isdigit():
+        if not is_digits(text):
             raise ValueError(f"{text!r} is neither a Telegram user id (digits) nor channel:id")
         return Principal(Channel.TELEGRAM, text)
     try:
@@ -46,6 +48,6 @@ def parse_principal(text: str) -> Principal:
         raise ValueError(f"{text!r} has no id after the colon")
     if channel is Channel.WHATSAPP:
         user_id = user_id.lstrip("+")
-        if not user_id.isdigit():
+        if not is_digits(user_id):
             raise ValueError(f"{text!r}: a WhatsApp id is a phone number in international form")
     return Principal(channel, user_id)

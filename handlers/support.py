@@ -15,6 +15,7 @@ from datetime import timedelta
 from handlers.admin import audit_line, role_label, staff_commands
 from handlers.api import Button, rows
 from handlers.context import Context
+from handlers.digits import parse_int
 from handlers.i18n import N_, Translator, translator
 from handlers.identity import PhoneError, check_nik, hash_nik, mask_card, mask_niks, mask_phone, normalize_phone
 from handlers.roles import Channel
@@ -31,8 +32,8 @@ LAST_DELIVERIES = 5
 ACCESS_LIMIT = 20
 MIN_REASON = 3
 
-_NUMERIC = re.compile(r"^[+(]?\d[\d\-().]*$")
-_INTERNAL = re.compile(r"^(akun|account|chat):(\d{1,12})$", re.IGNORECASE)
+_NUMERIC = re.compile(r"^[+(]?\d[\d\-().]*$", re.ASCII)  # ASCII digits only (handlers/digits.py)
+_INTERNAL = re.compile(r"^(akun|account|chat):(\d{1,12})$", re.IGNORECASE | re.ASCII)
 CHANNEL_LABELS = {Channel.TELEGRAM.value: "Telegram", Channel.WHATSAPP.value: "WhatsApp",
                   Channel.CONSOLE.value: "Terminal"}
 DELIVERY_LABELS = {DeliveryState.PENDING: N_("antre"), DeliveryState.SENDING: N_("sedang dikirim"),
@@ -328,7 +329,7 @@ async def unlink_ask(ctx: Context) -> None:
 async def _request(ctx: Context, action: str) -> tuple[Person, str] | None:
     """The request a confirm button names: made by this staff member, recently, and still naming someone."""
     t = ctx.t
-    request_id = int(ctx.event.arg) if ctx.event.arg.isdigit() and len(ctx.event.arg) <= 12 else None
+    request_id = parse_int(ctx.event.arg)
     entry = await ctx.storage.staff.audit_entry(request_id) if request_id is not None else None
     if (entry is None or entry.action != action or entry.actor != ctx.actor or entry.subject is None
             or ctx.now() - entry.at > REQUEST_VALID):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from handlers import scam
 from handlers.api import ACTION_SEPARATOR, MAX_ACTION_BYTES, AnyButton, Button, LinkButton, rows
 from handlers.context import Context, Step
+from handlers.digits import parse_int
 from handlers.identity import looks_like_nik
 from handlers.router import GO, Routes, escape
 from storage import Progress
@@ -51,13 +52,13 @@ class Query:
     def parse(cls, arg: str) -> tuple[Query, int] | None:
         """A page payload back into a query and an offset; None for anything forged or malformed."""
         offset, _, rest = arg.partition(":")
-        if not offset.isdecimal() or len(offset) > len(str(MAX_OFFSET)) or not rest:
+        if parse_int(offset, max_digits=len(str(MAX_OFFSET))) is None or not rest:
             return None
         kind, value = rest[0], rest[1:]
         if kind == KEYWORD:
             value = fit_keyword(normalize_keyword(value))
             return (cls(kind, value), int(offset)) if value else None
-        if kind in (CATEGORY, PLATFORM) and value.isdecimal() and len(value) <= len(str(MAX_OFFSET)):
+        if kind in (CATEGORY, PLATFORM) and parse_int(value, max_digits=len(str(MAX_OFFSET))) is not None:
             return cls(kind, value), int(offset)
         if kind == EVERYTHING and not value:
             return cls(kind), int(offset)

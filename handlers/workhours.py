@@ -23,7 +23,7 @@ DAY_NAMES = {
                                          "sunday"))},
     **{name: i for i, name in enumerate(("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu"))},
 }
-_HOURS = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*$")
+_HOURS = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*$", re.ASCII)
 MAX_DAYS_AHEAD = 800  # a deadline further than this means the schedule has (almost) no working time
 
 

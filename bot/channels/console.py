@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from handlers.api import AnyButton, Button, Event, EventKind, LinkButton, Outgoing, Reply
+from handlers.digits import parse_int
 from handlers.roles import Channel
 from handlers.router import Router
 
@@ -74,8 +75,9 @@ class ConsoleChannel:
         return Event(kind=EventKind.CONTACT, contact_phone=phone, contact_is_own=True, **base)  # type: ignore[arg-type]
 
     def _match_choice(self, line: str) -> _Choice | None:
-        if line.isdigit() and 1 <= int(line) <= len(self._choices):
-            return self._choices[int(line) - 1]
+        number = parse_int(line, max_digits=3)
+        if number is not None and 1 <= number <= len(self._choices):
+            return self._choices[number - 1]
         folded = line.casefold()
         for choice in self._choices:
             if to_plain(choice.label).casefold() == folded:

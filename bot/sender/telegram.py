@@ -20,6 +20,7 @@ from bot.channels.telegram.request import LeanRequest
 from bot.logs import mask_text
 from bot.sender.transport import Outcome, Recipient
 from handlers.api import FileError, Reply
+from handlers.digits import parse_int
 from handlers.roles import Channel
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class TelegramTransport:
             self._started = True
 
     async def send(self, recipient: Recipient, reply: Reply) -> Outcome:
-        chat_id = int(recipient.chat_id) if recipient.chat_id.lstrip("-").isdigit() else None
+        chat_id = parse_int(recipient.chat_id, max_digits=20, signed=True)
         if chat_id is None:
             return Outcome.failed("malformed Telegram chat id")
         message_id: int | None = None

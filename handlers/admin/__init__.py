@@ -103,7 +103,6 @@ from handlers.admin.shared import (
     MAX_PHOTO_BYTES,
     MAX_TEXT_LENGTH,
     number,
-    parse_int,
     parse_wib,
     routes,
     shorten,
@@ -124,6 +123,7 @@ from handlers.admin.staff import (
 )
 from handlers.api import Button, rows
 from handlers.context import Context, Step
+from handlers.digits import parse_int
 from handlers.menu import document as applicant_document
 from handlers.roles import Role
 from handlers.router import GO

@@ -13,7 +13,6 @@ from handlers.admin.shared import (
     MAX_PHOTO_BYTES,
     MAX_TEXT_LENGTH,
     number,
-    parse_int,
     parse_wib,
     routes,
     shorten,
@@ -21,6 +20,7 @@ from handlers.admin.shared import (
 )
 from handlers.api import Button, rows
 from handlers.context import Context, FlowState, Step
+from handlers.digits import parse_int
 from handlers.i18n import N_, Translator, translator
 from handlers.menu import show_menu
 from handlers.roles import Channel, Role

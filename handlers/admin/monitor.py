@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from handlers.admin.shared import (
     number,
-    parse_int,
     routes,
     shorten,
 )
 from handlers.api import Button, rows
 from handlers.context import Context
+from handlers.digits import parse_int
 from handlers.i18n import N_, Translator
 from handlers.router import ADMINS, GO
 from storage.models import (

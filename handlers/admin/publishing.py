@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from handlers.admin.shared import (
     number,
-    parse_int,
     parse_wib,
     routes,
     time_example,
 )
 from handlers.api import Button, rows
 from handlers.context import Context, FlowState, Step
+from handlers.digits import parse_int
 from handlers.menu import show_menu
 from handlers.roles import Role
 from handlers.router import ADMINS, GO, escape

@@ -20,15 +20,10 @@ MAX_PHOTO_BYTES = 10_000_000  # FileSizeLimit.PHOTOSIZE_UPLOAD
 MAX_IMPORT_BYTES = 20_000_000  # FileSizeLimit.FILESIZE_DOWNLOAD: the largest file a bot may download
 
 
-def parse_int(text: str) -> int | None:
-    text = text.strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else None
-
-
 _DATE_TIME = re.compile(
     r"^(?:(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2}))?"
     r"\s*(?:pukul\s*|jam\s*)?(?P<hh>\d{1,2})[:.](?P<mm>\d{2})\s*(?:wib)?$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # ASCII digits only (handlers/digits.py)
 )
 
 

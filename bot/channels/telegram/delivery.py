@@ -25,6 +25,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.channels.telegram.markup import Part, markup_json, parts
 from bot.logs import mask_text
 from handlers.api import Event, EventKind, Outgoing, Reply
+from handlers.digits import parse_int
 from handlers.roles import Channel
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class Delivery:
         if channel is not Channel.TELEGRAM:
             log.info("notice for %s chat %s not delivered: no sender for that channel here", channel, chat_id)
             return
-        if not chat_id.lstrip("-").isdigit():
+        if parse_int(chat_id, max_digits=20, signed=True) is None:
             log.warning("notice for a malformed Telegram chat id %r dropped", chat_id)
             return
         for part in parts(reply):

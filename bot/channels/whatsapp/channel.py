@@ -26,6 +26,7 @@ from bot.channels.whatsapp.templates import TemplateNames, code_template, info_t
 from bot.logs import mask_text
 from bot.metrics import Metrics
 from handlers.api import Event, EventKind, Notice, Outgoing, Reply, parse_payload
+from handlers.digits import parse_int
 from handlers.i18n import translator
 from handlers.roles import Channel
 from handlers.router import Router
@@ -35,7 +36,7 @@ from storage.interface import StatusRecord
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (1.0, 2.0, 4.0)  # backoff after a rate limit or a server error, then give up on the message
-TYPED_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
+TYPED_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$", re.ASCII)  # ASCII digits only (handlers/digits.py)
 
 Forward = Callable[[Notice], Awaitable[None]]
 
@@ -113,9 +114,9 @@ class WhatsAppChannel:
 
     async def _channel_action(self, event: Event, state: ChoiceState, locale: str) -> bool:
         """Answer "next page" and "show card number" from the stored state; False when that state is gone."""
-        if event.kind is not EventKind.ACTION or not event.arg.isdigit():
+        index = parse_int(event.arg) if event.kind is EventKind.ACTION else None
+        if index is None:
             return False
-        index = int(event.arg)
         t = translator(locale)
         if event.action == PAGE and state.choices:
             message = Renderer(t).numbered_page(state.choices, index)

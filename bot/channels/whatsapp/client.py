@@ -20,6 +20,7 @@ import httpx
 from bot.channels.whatsapp.errors import NetworkError, from_response
 from bot.channels.whatsapp.render import Message
 from bot.http_post import HttpError, PostClient, uses_proxy
+from handlers.digits import is_digits
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ MAX_CONNECTIONS = 100
 def recipient_fields(to: str) -> dict[str, str]:
     """A phone number (digits, with or without "+") goes in `to`; a business-scoped user id in `recipient`."""
     digits = to.lstrip("+")
-    if digits.isdigit():
+    if is_digits(digits):
         return {"to": digits}
     return {"recipient": to}
 

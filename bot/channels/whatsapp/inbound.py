@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers.api import Document, Event, EventKind, parse_payload
+from handlers.digits import ASCII_DIGITS, is_digits
 from handlers.roles import Channel
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Inbound:
 
 
 def is_phone_id(value: str | None) -> bool:
-    return bool(value) and value.isdigit()  # type: ignore[union-attr]
+    return bool(value) and is_digits(value)  # type: ignore[arg-type]
 
 
 def _time(value: Any) -> datetime:
@@ -145,7 +146,7 @@ def _fields(kind: Any, message: dict[str, Any], phone: str | None) -> dict[str, 
                 return {"kind": EventKind.UNSUPPORTED}
             first = phones[0]
             shared = first.get("wa_id") or first.get("phone") or ""
-            own = bool(phone) and "".join(ch for ch in str(shared) if ch.isdigit()) == phone
+            own = bool(phone) and "".join(ch for ch in str(shared) if ch in ASCII_DIGITS) == phone
             return {"kind": EventKind.CONTACT, "contact_phone": str(first.get("phone") or shared),
                     "contact_is_own": own}
         case "document":
