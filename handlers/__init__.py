@@ -8,6 +8,7 @@ from __future__ import annotations
 from handlers import (
     admin,
     eligibility,
+    faq,
     guide,
     handoff,
     link,
@@ -31,6 +32,7 @@ MODULES: tuple[Routes, ...] = (
     platforms.routes,
     trainings.routes,
     eligibility.routes,
+    faq.routes,
     scam.routes,
     admin.routes,
     support.routes,
@@ -52,5 +54,7 @@ def build_router(services: Services) -> Router:
         document=handoff.document,  # -> admin.document_received: an admin's CSV or broadcast photo; else menu.document
         group=menu.group,
         desk=handoff.desk,  # the support group's messages: staff answering tickets
+        text=handoff.free_text,  # -> freetext.respond: free text understood (issue 13)
+        label_command=menu.label_command,
     )
     return Router(services, MODULES, fallbacks)

@@ -59,6 +59,7 @@ class Event:
     message_id: str | None = None
     photo: Document | None = None  # a photo (its largest size), e.g. for an admin's broadcast; kind DOCUMENT
     thread_id: str | None = None  # the forum topic of a group message (the support group's tickets, issue 8)
+    sticker: bool = False  # kind UNSUPPORTED: it was a sticker (answered with something friendly, issue 13)
 
     @property
     def principal(self) -> Principal:

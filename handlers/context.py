@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from handlers.api import AnyButton, Event, EventKind, FileFetcher, Notice, Outgoing, Reply
 from handlers.i18n import Translator, translator
 from handlers.roles import Channel, Principal, Role
+from handlers.understanding import FaqSource, ShippedFaq, Understanding
+from handlers.understanding import shipped as shipped_understanding
 from handlers.workhours import HandoffConfig
 from storage import Storage
 from storage.models import Account, Chat, ChatSnapshot
@@ -39,6 +41,12 @@ class Step(StrEnum):
     # Not a flow: the last free text was not understood. A second one in a row offers a person (issue 8). Bare
     # command words still work in it (handlers/router.py treats it like no step).
     MENU_MISSED = "menu.missed"
+    # Not a flow either: a page of trainings is on screen, so a typed "7" opens training 7 (issue 13).
+    TRAINING_LIST = "training.list"
+
+
+# Steps that are not flows: bare command words, menu labels and free text work in them as with no step.
+SOFT_STEPS = frozenset({Step.MENU_MISSED, Step.TRAINING_LIST})
 
 
 class FlowState(BaseModel):
@@ -52,6 +60,9 @@ class FlowState(BaseModel):
     question: int = 0  # eligibility: index of the current question
     wave: int | None = None  # admin: the wave whose announcement time is being set
     broadcast: int | None = None  # admin: the draft broadcast being composed
+    # Linking: what the person asked for before linking ("kartu", "hasil"), answered once linked (issue 13).
+    pending: str | None = None
+    page: str | None = None  # trainings: the query and offset of the page on screen (a TRAINING_PAGE argument)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +79,17 @@ class HandlerConfig:
     handoff: HandoffConfig = field(default_factory=HandoffConfig)  # the support desk (issue 8); off without a group
 
 
+@dataclass(frozen=True, slots=True)
+class NotUnderstood:
+    """A free-text message the bot could not answer, for whoever counts them (the seam of issue 13's item 7)."""
+
+    text: str  # masked with handlers.identity.mask_personal: no NIK, card or phone number
+    locale: str
+    channel: str
+    at: datetime
+    closest: tuple[str, ...]  # the intents offered instead, best first
+
+
 @dataclass(slots=True)
 class Services:
     storage: Storage
@@ -75,6 +97,11 @@ class Services:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     files: dict[Channel, FileFetcher] = field(default_factory=dict)  # per channel: download a file a user sent
     importer: RecordImporter | None = None  # the registry CSV import (admin /impor), wired by bot/
+    # Free text (issue 13): the understanding of the shipped language files, the FAQ's source (the shipped file;
+    # an admin import can supply another), and who is told of each message not understood (already masked).
+    understanding: Understanding = field(default_factory=shipped_understanding)
+    faq: FaqSource = field(default_factory=ShippedFaq)
+    not_understood: list[Callable[[NotUnderstood], Awaitable[None]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from handlers.api import Button, LinkButton, rows
 from handlers.context import Context
+from handlers.menu import command_button, is_lolos
 from handlers.router import GO, Routes
 from storage import Progress
 
@@ -16,11 +17,18 @@ TRAINING_BOUGHT = "training_bought"
 DONE, TODO = "✅", "⬜"
 
 
+# The guide step each recorded progress ticks (step 1, the balance on the dashboard, comes with the account).
+STEP_OF = {Progress.PLATFORMS_COMPARED: 2, Progress.VIDEO_WATCHED: 3, Progress.TRAINING_CHOSEN: 4,
+           Progress.TRAINING_BOUGHT: 5}
+# Where each step is done, for "do step N first".
+STEP_COMMANDS = {1: "kartu", 2: "platform", 3: "video", 4: "pelatihan"}
+
+
 def guide_progress(ctx: Context) -> list[bool]:
     chat = ctx.chat
     account = ctx.account
     return [
-        bool(account and account.balance),
+        is_lolos(ctx) and account is not None and account.balance is not None,
         chat.platforms_compared_at is not None,
         chat.video_watched_at is not None,
         chat.training_chosen_at is not None,
@@ -44,6 +52,42 @@ def guide_steps_text(ctx: Context) -> str:
     )
 
 
+def missing_step(ctx: Context, progress: Progress) -> int | None:
+    """The first earlier step not done yet, if `progress` cannot be ticked for that reason (steps go in order)."""
+    done = guide_progress(ctx)
+    return next((n for n in range(1, STEP_OF[progress]) if not done[n - 1]), None)
+
+
+def can_tick(ctx: Context, progress: Progress) -> bool:
+    """One rule for ticking the guide (issue 13): only a Lolos applicant's guide, and only in order."""
+    return is_lolos(ctx) and missing_step(ctx, progress) is None
+
+
+async def tick(ctx: Context, progress: Progress) -> bool:
+    """Record a guide step the first time it is done, if it may be ticked; keep this update's snapshot in step.
+    True when the step is (now or already) ticked."""
+    chat = ctx.chat
+    if getattr(chat, progress.value) is not None:
+        return True
+    if not can_tick(ctx, progress):
+        return False
+    await ctx.storage.chats.mark_progress(chat.id, progress)
+    ctx.snapshot = replace(ctx.snapshot, chat=replace(chat, **{progress.value: ctx.now()}))
+    return True
+
+
+def why_not_ticked(ctx: Context, progress: Progress) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """What to say when a step cannot be ticked: who may tick it, or which step comes first."""
+    t = ctx.t
+    if not is_lolos(ctx):
+        return (t.gettext("Langkah panduan dicatat untuk peserta yang sudah lolos seleksi dan menghubungkan akunnya"
+                          " di sini."), rows(command_button(ctx, "hasil" if ctx.account else "hubungkan"),
+                                             command_button(ctx, "menu"), per_row=2))
+    step = missing_step(ctx, progress) or 1
+    return (t.gettext("Langkah panduan diisi berurutan: selesaikan dulu langkah {n}.").format(n=step),
+            rows(command_button(ctx, STEP_COMMANDS[step]), command_button(ctx, "panduan"), per_row=2))
+
+
 @routes.command("panduan", "guide")
 async def guide(ctx: Context) -> None:
     t = ctx.t
@@ -57,7 +101,7 @@ async def guide(ctx: Context) -> None:
         Button(t.gettext("Tonton video"), GO, "video"),
         Button(t.gettext("Cari pelatihan"), GO, "pelatihan"),
     ]
-    if ctx.chat.training_bought_at is None:
+    if ctx.chat.training_bought_at is None and can_tick(ctx, Progress.TRAINING_BOUGHT):
         buttons.append(Button(t.gettext("Sudah beli pelatihan"), TRAINING_BOUGHT))
     buttons.append(Button(t.gettext("Menu"), GO, "menu"))
     ctx.say(header + "\n" + guide_steps_text(ctx), rows(*buttons, per_row=2))
@@ -65,8 +109,9 @@ async def guide(ctx: Context) -> None:
 
 @routes.action(TRAINING_BOUGHT)
 async def training_bought(ctx: Context) -> None:
-    await ctx.storage.chats.mark_progress(ctx.chat.id, Progress.TRAINING_BOUGHT)
-    _touch(ctx, training_bought_at=ctx.now())
+    if not await tick(ctx, Progress.TRAINING_BOUGHT):  # a button from an older message, or forged
+        ctx.say(*why_not_ticked(ctx, Progress.TRAINING_BOUGHT))
+        return
     ctx.say(ctx.t.gettext("Tercatat: Anda sudah membeli pelatihan. Selamat belajar!"))
     await guide(ctx)
 
@@ -79,10 +124,10 @@ async def video(ctx: Context) -> None:
         "Tonton video tentang Kartu Prakerja sebelum membeli pelatihan pertama:\n{url}"
     ).format(url=url)
     buttons: list[Button | LinkButton] = [LinkButton(t.gettext("Buka video"), url)]
-    if ctx.chat.video_watched_at is None:
-        buttons.append(Button(t.gettext("Sudah saya tonton"), VIDEO_WATCHED))
-    else:
+    if ctx.chat.video_watched_at is not None:
         text += "\n" + t.gettext("Anda sudah menandai video ini sebagai ditonton.")
+    elif can_tick(ctx, Progress.VIDEO_WATCHED):
+        buttons.append(Button(t.gettext("Sudah saya tonton"), VIDEO_WATCHED))
     buttons.append(Button(t.gettext("Menu"), GO, "menu"))
     ctx.say(text, rows(*buttons))
 
@@ -90,8 +135,9 @@ async def video(ctx: Context) -> None:
 @routes.action(VIDEO_WATCHED)
 async def video_watched(ctx: Context) -> None:
     t = ctx.t
-    await ctx.storage.chats.mark_progress(ctx.chat.id, Progress.VIDEO_WATCHED)
-    _touch(ctx, video_watched_at=ctx.now())
+    if not await tick(ctx, Progress.VIDEO_WATCHED):
+        ctx.say(*why_not_ticked(ctx, Progress.VIDEO_WATCHED))
+        return
     ctx.say(
         t.gettext("Terima kasih! Video sudah ditandai ditonton. Langkah berikutnya: pilih pelatihan."),
         rows(
@@ -99,10 +145,3 @@ async def video_watched(ctx: Context) -> None:
             Button(t.gettext("Cari pelatihan"), GO, "pelatihan"),
         ),
     )
-
-
-def _touch(ctx: Context, **progress: object) -> None:
-    """Keep the snapshot in step with what was just stored, for the rest of this update."""
-    chat = ctx.chat
-    updates = {k: v for k, v in progress.items() if getattr(chat, k) is None}
-    ctx.snapshot = replace(ctx.snapshot, chat=replace(chat, **updates))

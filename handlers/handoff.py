@@ -21,7 +21,7 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from handlers import admin, menu, scam
+from handlers import admin, freetext, menu, scam
 from handlers.api import Button, Event, EventKind, Outgoing, Reply, notice_body, rows
 from handlers.context import Context, Services, Step
 from handlers.digits import parse_int
@@ -201,23 +201,22 @@ async def _media(ctx: Context, ticket: Ticket | None) -> TicketInput | None:
 
 
 async def unknown(ctx: Context) -> None:
-    """Text nothing else took (the router's `menu` fallback): to the open ticket; else the menu, and after two
-    misses in a row the offer of a person."""
-    if ctx.event.kind is EventKind.TEXT and ctx.config.handoff.enabled:
-        ticket = await _current(ctx)
-        if ticket is not None:
-            await _relay_text(ctx, ticket)
-            return
-        if ctx.step is Step.MENU_MISSED:
-            await ctx.end_step()
-            t = ctx.t
-            ctx.say(t.gettext("Maaf, saya masih belum mengerti. Ingin bertanya langsung kepada petugas? Tekan"
-                              " <b>Hubungi petugas</b>, atau pilih dari menu."),
-                    rows(Button(t.gettext("Hubungi petugas"), GO, "petugas"), Button(t.gettext("Menu"), GO, "menu"),
-                         per_row=2))
-            return
-        await ctx.set_step(Step.MENU_MISSED)
+    """An unknown command (the router's `menu` fallback): the menu. Text while a ticket is open goes to staff."""
+    ticket = await _current(ctx) if ctx.event.kind is EventKind.TEXT else None
+    if ticket is not None:
+        await _relay_text(ctx, ticket)
+        return
     await menu.unknown(ctx)
+
+
+async def free_text(router: Router, ctx: Context) -> None:
+    """Free text nothing else took: to the open ticket, where staff answer it; else understood and answered
+    (handlers/freetext.py), where the second miss in a row offers a person."""
+    ticket = await _current(ctx)
+    if ticket is not None:
+        await _relay_text(ctx, ticket)
+        return
+    await freetext.respond(router, ctx)
 
 
 async def links(ctx: Context) -> None:

@@ -19,6 +19,7 @@ import re
 import secrets
 from datetime import timedelta
 
+from handlers import results
 from handlers.api import Button, Notice, Reply, rows
 from handlers.context import Context, FlowState, Step
 from handlers.digits import is_digits
@@ -33,12 +34,16 @@ from handlers.identity import (
     normalize_phone,
 )
 from handlers.menu import contact_button, show_menu
+from handlers.results import LINK_FOR
 from handlers.roles import Channel
 from handlers.router import GO, Routes, escape
 from storage.models import LinkLock
 
 log = logging.getLogger(__name__)
 routes = Routes()
+
+# What an unlinked chat may ask for and get once linked (the argument of results.LINK_FOR).
+AFTER_LINKING = {"hasil": results.results, "kartu": results.card}
 
 UNLINK_CONFIRM = "unlink_yes"
 CODE_DIGITS = 6
@@ -96,8 +101,16 @@ def _say_locked(ctx: Context, lock: LinkLock) -> None:
     )
 
 
+@routes.action(LINK_FOR)
+async def link_for(ctx: Context) -> None:
+    """"Hubungkan akun" pressed on the offer made when personal data was asked for: link, then answer it."""
+    pending = ctx.event.arg if ctx.event.arg in AFTER_LINKING else None  # a forged argument runs nothing
+    await ctx.end_step()
+    await start_linking(ctx, pending)
+
+
 @routes.command("hubungkan", "link")
-async def start_linking(ctx: Context) -> None:
+async def start_linking(ctx: Context, pending: str | None = None) -> None:
     t = ctx.t
     if ctx.account is not None:
         ctx.say(
@@ -113,10 +126,12 @@ async def start_linking(ctx: Context) -> None:
         return
     if await _locked(ctx):
         return
+    if ctx.account is None and pending is None and ctx.step is not None:
+        pending = ctx.state.pending  # started again inside the flow (a shared contact): keep what was asked
     if ctx.event.sender_phone:
-        await _phone_given(ctx, ctx.event.sender_phone)
+        await _phone_given(ctx, ctx.event.sender_phone, pending)
         return
-    await ctx.set_step(Step.LINK_AWAIT_CONTACT)
+    await ctx.set_step(Step.LINK_AWAIT_CONTACT, FlowState(pending=pending))
     if _types_number(ctx):
         ctx.say(
             t.gettext(
@@ -141,7 +156,7 @@ async def contact_step(ctx: Context) -> None:
     """A contact (or text) while the bot waits for the contact."""
     t = ctx.t
     if _types_number(ctx):
-        await _typed_phone(ctx, ctx.event.contact_phone or ctx.event.text)
+        await _typed_phone(ctx, ctx.event.contact_phone or ctx.event.text, ctx.state.pending)
         return
     if ctx.event.contact_phone is None:
         ctx.say(
@@ -161,9 +176,10 @@ async def contact_shared(ctx: Context) -> None:
     if ctx.account is not None or ctx.event.sender_phone:  # WhatsApp: the sender's own number is known
         await start_linking(ctx)
         return
+    pending = ctx.state.pending if ctx.step is Step.LINK_AWAIT_CONTACT else None
     if _types_number(ctx):
-        await ctx.set_step(Step.LINK_AWAIT_CONTACT)
-        await _typed_phone(ctx, ctx.event.contact_phone or "")
+        await ctx.set_step(Step.LINK_AWAIT_CONTACT, FlowState(pending=pending))
+        await _typed_phone(ctx, ctx.event.contact_phone or "", pending)
         return
     if not ctx.event.contact_is_own:
         ctx.say(
@@ -178,10 +194,10 @@ async def contact_shared(ctx: Context) -> None:
     if await _locked(ctx):
         return
     assert ctx.event.contact_phone is not None
-    await _phone_given(ctx, ctx.event.contact_phone)
+    await _phone_given(ctx, ctx.event.contact_phone, pending)
 
 
-async def _phone_given(ctx: Context, raw_phone: str) -> None:
+async def _phone_given(ctx: Context, raw_phone: str, pending: str | None = None) -> None:
     t = ctx.t
     try:
         phone = normalize_phone(raw_phone)
@@ -202,7 +218,7 @@ async def _phone_given(ctx: Context, raw_phone: str) -> None:
     assert phone is not None
     if await _locked(ctx, phone):
         return
-    await ctx.set_step(Step.LINK_AWAIT_NIK, FlowState(phone=phone))
+    await ctx.set_step(Step.LINK_AWAIT_NIK, FlowState(phone=phone, pending=pending))
     if ctx.event.channel is Channel.WHATSAPP:  # a bot cannot delete the user's message there
         text = t.gettext(
             "Nomor {phone} terdaftar. Sekarang ketik <b>16 digit NIK</b> Anda (sesuai KTP) sebagai verifikasi kedua."
@@ -220,7 +236,7 @@ def _code_hash(ctx: Context, phone: str, code: str) -> str:
     return hash_nik(f"code:{ctx.chat.id}:{phone}:{code}", ctx.config.nik_pepper)
 
 
-async def _typed_phone(ctx: Context, raw_phone: str) -> None:
+async def _typed_phone(ctx: Context, raw_phone: str, pending: str | None = None) -> None:
     """A typed number: send a code to it if registered; the answer is the same either way."""
     t = ctx.t
     try:
@@ -238,7 +254,8 @@ async def _typed_phone(ctx: Context, raw_phone: str) -> None:
             "Kode verifikasi Asisten Prakerja: <b>{code}</b>. Jangan berikan kode ini kepada siapa pun. Jika Anda"
             " tidak meminta kode ini, abaikan pesan ini."
         ).format(code=code)), code=code))
-    state = FlowState(phone=phone, code_hash=_code_hash(ctx, phone, code), code_expires=ctx.now() + CODE_VALID)
+    state = FlowState(phone=phone, code_hash=_code_hash(ctx, phone, code), code_expires=ctx.now() + CODE_VALID,
+                      pending=pending)
     await ctx.set_step(Step.LINK_AWAIT_CODE, state)
     ctx.say(
         t.gettext(
@@ -274,13 +291,13 @@ async def code_step(ctx: Context) -> None:
         # knows a number lock its owner out. The phone key counts only after possession is proven (NIK step).
         await _failure(ctx, None, t.gettext("Kode verifikasi tidak cocok."))
         return
-    await _phone_given(ctx, state.phone)  # the number is proven: on to the NIK
+    await _phone_given(ctx, state.phone, state.pending)  # the number is proven: on to the NIK
 
 
 @routes.step(Step.LINK_AWAIT_NIK)
 async def nik_step(ctx: Context) -> None:
     t = ctx.t
-    phone = ctx.state.phone
+    phone, pending = ctx.state.phone, ctx.state.pending
     if phone is None:  # a payload from an older version: start again
         await start_linking(ctx)
         return
@@ -320,12 +337,14 @@ async def nik_step(ctx: Context) -> None:
         )
     log.info("chat %s linked", ctx.chat.id)
     ctx.snapshot = type(ctx.snapshot)(ctx.snapshot.chat, None, account)
-    show_menu(
-        ctx,
-        t.gettext("Berhasil! Chat ini sekarang terhubung dengan akun Prakerja atas nama <b>{name}</b>.").format(
-            name=escape(account.name)
-        ),
-    )
+    linked = t.gettext("Berhasil! Chat ini sekarang terhubung dengan akun Prakerja atas nama <b>{name}</b>.").format(
+        name=escape(account.name))
+    answer = AFTER_LINKING.get(pending or "")
+    if answer is None:
+        show_menu(ctx, linked)
+        return
+    ctx.say(linked)
+    await answer(ctx)  # what was asked before linking, without asking again (issue 13)
 
 
 def _nik_problem_text(ctx: Context, problem: NikProblem | None, position: int | None) -> str:

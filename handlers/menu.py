@@ -2,32 +2,59 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from handlers.api import Button, Event, Reply, rows
 from handlers.context import Context
-from handlers.i18n import normalize_locale, translator
+from handlers.i18n import N_, SUPPORTED_LOCALES, normalize_locale, translator
 from handlers.router import GO, Routes, escape
+from handlers.understanding.lexicon import words
 
 routes = Routes()
 
 
+# The label of each command's button, everywhere it is offered (the menu, answers, "did you mean"); a label typed
+# as text, in any language and from any earlier message, runs its command too (`label_command`).
+COMMAND_LABELS: dict[str, str] = {
+    "hasil": N_("Hasil seleksi"),
+    "hubungkan": N_("Hubungkan akun"),
+    "kartu": N_("Kartu & saldo"),
+    "video": N_("Video perkenalan"),
+    "panduan": N_("Panduan pelatihan"),
+    "platform": N_("Bandingkan platform"),
+    "pelatihan": N_("Cari pelatihan"),
+    "syarat": N_("Cek syarat peserta"),
+    "ceklink": N_("Cek link / penipuan"),
+    "pengaturan": N_("Pengaturan"),
+    "petugas": N_("Hubungi petugas"),
+    "bahasa": N_("Bahasa / Language"),
+    "berhenti": N_("Berhenti terima pengumuman"),
+    "mulai": N_("Mulai terima pengumuman"),
+    "putuskan": N_("Putuskan akun"),
+    "bantuan": N_("Bantuan"),
+    "menu": N_("Menu"),
+}
+
+
+FAQ_ACTION = "faq"  # a button that shows an FAQ answer (arg: its id; handlers/faq.py)
+
+
+def command_button(ctx: Context, command: str) -> Button:
+    return Button(ctx.t.gettext(COMMAND_LABELS[command]), GO, command)
+
+
+def is_lolos(ctx: Context) -> bool:
+    """A linked applicant who passed: only they have a card number (the registry import's rule)."""
+    return ctx.account is not None and ctx.account.card_number is not None
+
+
 def menu_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
-    """The main menu, at most 10 entries so that it fits a WhatsApp list."""
-    t = ctx.t
-    first = (
-        Button(t.gettext("Hasil seleksi"), GO, "hasil")
-        if ctx.account
-        else Button(t.gettext("Hubungkan akun"), GO, "hubungkan")
-    )
+    """The main menu, at most 10 entries so that it fits a WhatsApp list. It fits the person: a linked Lolos
+    applicant is not offered the eligibility check (issue 13)."""
+    commands = ["hasil" if ctx.account else "hubungkan", "kartu", "video", "panduan", "platform", "pelatihan",
+                *(() if is_lolos(ctx) else ("syarat",)), "ceklink", "pengaturan"]
     return rows(
-        first,
-        Button(t.gettext("Kartu & saldo"), GO, "kartu"),
-        Button(t.gettext("Video perkenalan"), GO, "video"),
-        Button(t.gettext("Panduan pelatihan"), GO, "panduan"),
-        Button(t.gettext("Bandingkan platform"), GO, "platform"),
-        Button(t.gettext("Cari pelatihan"), GO, "pelatihan"),
-        Button(t.gettext("Cek syarat peserta"), GO, "syarat"),
-        Button(t.gettext("Cek link / penipuan"), GO, "ceklink"),
-        Button(t.gettext("Pengaturan"), GO, "pengaturan"),
+        *(command_button(ctx, command) for command in commands),
         *((contact,) if (contact := contact_button(ctx)) else ()),  # the 10th entry: a person (issue 8)
         per_row=2,
     )
@@ -35,7 +62,27 @@ def menu_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
 
 def contact_button(ctx: Context) -> Button | None:
     """"Hubungi petugas": the hand-off to a person (handlers/handoff.py), when a support group is configured."""
-    return Button(ctx.t.gettext("Hubungi petugas"), GO, "petugas") if ctx.config.handoff.enabled else None
+    return command_button(ctx, "petugas") if ctx.config.handoff.enabled else None
+
+
+@cache
+def _labels() -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for locale in SUPPORTED_LOCALES:
+        t = translator(locale)
+        for command, label in COMMAND_LABELS.items():
+            labels.setdefault(plain(t.gettext(label)), command)
+    return labels
+
+
+def plain(text: str) -> str:
+    """A label or a typed text compared as words only: 'Kartu & saldo' == 'kartu saldo' == 'KARTU & SALDO!'."""
+    return " ".join(words(text))
+
+
+def label_command(text: str) -> str | None:
+    """The command whose button label this text is (in any language), if it is one."""
+    return _labels().get(plain(text))
 
 
 def show_menu(ctx: Context, intro: str | None = None) -> None:
@@ -46,6 +93,11 @@ def show_menu(ctx: Context, intro: str | None = None) -> None:
 
 @routes.command("start", "menu")
 async def start(ctx: Context) -> None:
+    greet(ctx)
+
+
+def greet(ctx: Context, opening: str = "") -> None:
+    """The welcome with the menu; `opening` answers a greeting first ("Wa'alaikumsalam!")."""
     t = ctx.t
     if ctx.account:
         greeting = t.gettext(
@@ -56,7 +108,7 @@ async def start(ctx: Context) -> None:
             "Halo! Saya <b>Asisten Prakerja</b>: cek hasil seleksi, kartu dan saldo, panduan pelatihan, dan"
             " perbandingan platform Kartu Prakerja. Mulailah dengan <b>Hubungkan akun</b>."
         )
-    show_menu(ctx, greeting + "\n\n" + t.gettext("Pilih yang Anda perlukan:"))
+    show_menu(ctx, (opening + " " if opening else "") + greeting + "\n\n" + t.gettext("Pilih yang Anda perlukan:"))
 
 
 @routes.command("bantuan", "help")
@@ -101,6 +153,10 @@ async def edited(ctx: Context) -> None:
 
 async def unsupported(ctx: Context) -> None:
     t = ctx.t
+    if ctx.event.sticker:  # a sticker is a reaction: something friendly back (issue 13)
+        ctx.say(t.gettext("😊 Stikernya sudah saya terima. Kalau ada yang ingin ditanyakan, tulis saja atau pilih dari"
+                          " menu."), rows(command_button(ctx, "menu")))
+        return
     show_menu(ctx, t.gettext("Saya hanya bisa membaca pesan teks dan tombol. Silakan pilih dari menu."))
 
 

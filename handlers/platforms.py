@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from handlers.api import Button, LinkButton, rows
 from handlers.context import Context
+from handlers.guide import tick
 from handlers.i18n import DEFAULT_LOCALE
 from handlers.menu import show_menu
 from handlers.router import GO, Routes, escape
-from handlers.trainings import platform_trainings_button, record_progress
+from handlers.trainings import platform_trainings_button
 from storage import Progress
 from storage.models import Platform
 
@@ -66,7 +67,7 @@ async def compare(ctx: Context) -> None:
     buttons += rows(Button(t.gettext("Cari pelatihan"), GO, "pelatihan"), Button(t.gettext("Menu"), GO, "menu"),
                     per_row=2)
     ctx.say("\n".join(lines), buttons)
-    await record_progress(ctx, Progress.PLATFORMS_COMPARED)
+    await tick(ctx, Progress.PLATFORMS_COMPARED)
 
 
 @routes.action(PLATFORM_PAGE)
@@ -112,4 +113,4 @@ async def platform_page(ctx: Context) -> None:
     layout += rows(Button(t.gettext("Semua platform"), GO, "platform"), Button(t.gettext("Menu"), GO, "menu"),
                    per_row=2)
     ctx.say(text, layout, replace=True)
-    await record_progress(ctx, Progress.PLATFORMS_COMPARED)
+    await tick(ctx, Progress.PLATFORMS_COMPARED)

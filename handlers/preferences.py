@@ -45,6 +45,11 @@ async def set_language(ctx: Context) -> None:
     if code not in SUPPORTED_LOCALES:  # forged payload
         await choose_language(ctx)
         return
+    await apply_locale(ctx, code)
+
+
+async def apply_locale(ctx: Context, code: str) -> None:
+    """Switch the chat to a supported language and say so in it, with the menu."""
     await ctx.storage.chats.set_locale(ctx.chat.id, code)
     ctx.snapshot = replace(ctx.snapshot, chat=replace(ctx.chat, locale=code))
     ctx.use_locale(code)

@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from handlers.api import Button, rows
 from handlers.context import Context
 from handlers.guide import guide_steps_text
 from handlers.identity import format_card
-from handlers.menu import show_menu
+from handlers.menu import FAQ_ACTION, command_button, is_lolos, show_menu
 from handlers.router import GO, Routes
 from storage.models import WaveResult, WaveStanding
 
 routes = Routes()
 
 
-def offer_linking(ctx: Context) -> None:
+# "Hubungkan akun" that remembers what was asked: once linked, the chat gets it without asking again (issue 13).
+LINK_FOR = "link_for"
+
+
+def offer_linking(ctx: Context, pending: str) -> None:
+    """Personal data asked for in an unlinked chat: offer linking, and answer `pending` ("kartu", "hasil") after."""
     t = ctx.t
     ctx.say(
         t.gettext("Chat ini belum terhubung dengan akun Prakerja. Hubungkan dulu untuk melihat data Anda."),
-        rows(Button(t.gettext("Hubungkan akun"), GO, "hubungkan"), Button(t.gettext("Menu"), GO, "menu")),
+        rows(Button(t.gettext("Hubungkan akun"), LINK_FOR, pending), Button(t.gettext("Menu"), GO, "menu")),
     )
+
+
+class Standing(StrEnum):
+    """Where the person is in the programme, for answers that fit them."""
+
+    UNLINKED = "unlinked"
+    LOLOS = "lolos"
+    TIDAK_LOLOS = "tidak_lolos"  # the latest announced result
+    WAITING = "waiting"  # linked, nothing announced yet
+
+
+async def standing(ctx: Context) -> Standing:
+    if ctx.account is None:
+        return Standing.UNLINKED
+    if is_lolos(ctx):
+        return Standing.LOLOS
+    announced = [s for s in await ctx.storage.accounts.standings(ctx.account.id)
+                 if s.wave.published and s.result is not None]
+    if not announced:
+        return Standing.WAITING
+    latest = max(announced, key=lambda s: s.wave.number)
+    return Standing.LOLOS if latest.result is WaveResult.LOLOS else Standing.TIDAK_LOLOS
 
 
 def standing_text(ctx: Context, standing: WaveStanding, card_number: str | None) -> str:
@@ -61,16 +90,29 @@ async def results(ctx: Context) -> None:
     t = ctx.t
     account = ctx.account
     if account is None:
-        offer_linking(ctx)
+        offer_linking(ctx, "hasil")
         return
     standings = await ctx.storage.accounts.standings(account.id)
     if not standings:
         show_menu(ctx, t.gettext("Belum ada data pendaftaran gelombang untuk akun Anda."))
         return
     text = "\n\n".join(standing_text(ctx, s, account.card_number) for s in standings)
-    buttons = [Button(t.gettext("Kartu & saldo"), GO, "kartu")] if account.card_number else []
-    buttons += [Button(t.gettext("Cek syarat peserta"), GO, "syarat"), Button(t.gettext("Menu"), GO, "menu")]
-    ctx.say(text, rows(*buttons))
+    # Fit the person: a Lolos applicant goes on to the guide; one who did not pass is offered re-registration and
+    # the eligibility check.
+    if account.card_number:
+        buttons = [command_button(ctx, "kartu"), command_button(ctx, "panduan")]
+    else:
+        announced = [s for s in standings if s.wave.published and s.result is not None]
+        failed = bool(announced) and max(announced, key=lambda s: s.wave.number).result is WaveResult.TIDAK_LOLOS
+        buttons = [*((reregister_button(ctx),) if failed else ()), command_button(ctx, "syarat")]
+    ctx.say(text, rows(*buttons, command_button(ctx, "menu")))
+
+
+REREGISTER = "reregister"  # the FAQ entry on registering again (handlers/understanding/data/faq.toml)
+
+
+def reregister_button(ctx: Context) -> Button:
+    return Button(ctx.t.gettext("Daftar lagi"), FAQ_ACTION, REREGISTER)
 
 
 @routes.command("kartu", "card")
@@ -78,7 +120,7 @@ async def card(ctx: Context) -> None:
     t = ctx.t
     account = ctx.account
     if account is None:
-        offer_linking(ctx)
+        offer_linking(ctx, "kartu")
         return
     if not account.card_number:
         show_menu(

@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from handlers.api import Event, EventKind, Outgoing, Reply
-from handlers.context import Context, Services, Step
+from handlers.context import SOFT_STEPS, Context, Services, Step
 from handlers.i18n import normalize_locale, translator
 from handlers.identity import looks_like_nik, mask_niks
 from handlers.roles import Role
+from handlers.understanding.lexicon import words
 from storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,10 @@ class Fallbacks:
     group: Callable[[Event], Reply]
     # The support group (issue 8): handles a group's event when it is the desk's (else None: `group` answers).
     desk: Callable[[Router, Event], Awaitable[Outgoing | None]] | None = None
+    # Free text nothing else took (issue 13): understood and answered (else `menu` answers it).
+    text: Callable[[Router, Context], Awaitable[None]] | None = None
+    # The command whose button label a text is ("Kartu & saldo" typed from an earlier message), if any.
+    label_command: Callable[[str], str | None] | None = None
 
 
 class Router:
@@ -205,11 +210,18 @@ class Router:
     async def _text(self, ctx: Context) -> None:
         text = ctx.event.text.strip()
         word = text.lstrip("/").lower()
-        # Bare command words ("menu", "hasil") work like commands; in a step only the escape words do,
-        # so a keyword typed into a search is not taken for a command.
-        if word in ESCAPE_WORDS or (ctx.step in (None, Step.MENU_MISSED) and word in self.commands):
+        free = ctx.step is None or ctx.step in SOFT_STEPS
+        # Bare command words ("menu", "hasil") work like commands; in a step only the escape words do ("batal",
+        # "kembali!", "Cancel"), so a keyword typed into a search is not taken for a command. A menu label typed
+        # from an earlier message ("Kartu & saldo") runs its command too, except where the text is content.
+        escape = escape_command(text)
+        label = self.fallbacks.label_command(text) if self.fallbacks.label_command else None
+        command = escape or (word if free and word in self.commands else None)
+        if command is None and label is not None and (free or ctx.step in LABELS_WORK_IN):
+            command = label
+        if command is not None:
             await ctx.end_step()
-            if await self.run_command(ctx, ESCAPE_WORDS.get(word, word)):
+            if await self.run_command(ctx, command):
                 return
         step = ctx.step
         if step is not None and step in self.steps:
@@ -218,11 +230,30 @@ class Router:
         if self.fallbacks.has_links(text):
             await self.fallbacks.links(ctx)
             return
+        if self.fallbacks.text is not None:
+            await self.fallbacks.text(self, ctx)
+            return
         await self.fallbacks.menu(ctx)
 
 
-# Words that leave any step and go to a command.
-ESCAPE_WORDS = {"menu": "menu", "batal": "menu", "cancel": "menu", "start": "start", "bantuan": "bantuan"}
+# Words that leave any step and go to a command, compared as words ("Batal!", "kembali ke menu").
+ESCAPE_WORDS = {"menu": "menu", "batal": "menu", "batalkan": "menu", "cancel": "menu", "kembali": "menu",
+                "back": "menu", "kembali ke menu": "menu", "ke menu": "menu", "menu utama": "menu", "main menu": "menu",
+                "go back": "menu", "start": "start", "bantuan": "bantuan"}
+# Steps where a typed menu label leaves the step for its command (not where the text is content: a question for
+# staff, a broadcast, an admin's input).
+LABELS_WORK_IN = frozenset({Step.LINK_AWAIT_CONTACT, Step.LINK_AWAIT_NIK, Step.LINK_AWAIT_CODE, Step.ELIGIBILITY,
+                            Step.SCAM_AWAIT_MESSAGE, Step.TRAINING_AWAIT_KEYWORD})
+
+
+def escape_command(text: str) -> str | None:
+    """The command an escape word names, if the text is one (any case, punctuation or emoji around it)."""
+    if len(text) > MAX_ESCAPE_CHARS:
+        return None
+    return ESCAPE_WORDS.get(" ".join(words(text)))
+
+
+MAX_ESCAPE_CHARS = 40
 
 
 def _busy(event: Event, locale: str | None = None) -> Reply:

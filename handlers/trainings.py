@@ -9,13 +9,15 @@ first search, so every page of one search uses the same words. Categories and pl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from handlers import scam
 from handlers.api import ACTION_SEPARATOR, MAX_ACTION_BYTES, AnyButton, Button, LinkButton, rows
-from handlers.context import Context, Step
+from handlers.context import Context, FlowState, Step
 from handlers.digits import parse_int
+from handlers.guide import tick, why_not_ticked
 from handlers.identity import looks_like_nik
+from handlers.menu import is_lolos
 from handlers.router import GO, Routes, escape
 from storage import Progress
 from storage.models import Platform, Training
@@ -82,15 +84,6 @@ def _label(text: str) -> str:
     return text if len(text) <= BUTTON_LABEL_CHARS else text[: BUTTON_LABEL_CHARS - 1].rstrip() + "…"
 
 
-async def record_progress(ctx: Context, progress: Progress) -> None:
-    """Record a guide step the first time it is done, and keep this update's snapshot in step."""
-    chat = ctx.chat
-    if getattr(chat, progress.value) is not None:
-        return
-    await ctx.storage.chats.mark_progress(chat.id, progress)
-    ctx.snapshot = replace(ctx.snapshot, chat=replace(chat, **{progress.value: ctx.now()}))
-
-
 def platform_trainings_button(ctx: Context, platform: Platform) -> Button:
     return Button(ctx.t.gettext("Pelatihan di {name}").format(name=platform.name), TRAINING_PAGE,
                   Query(PLATFORM, str(platform.position)).arg(0))
@@ -116,6 +109,25 @@ def _budget_note(ctx: Context) -> str:
     return t.gettext("Akun Anda belum memiliki saldo pelatihan, jadi harga belum disaring.")
 
 
+async def in_catalogue(ctx: Context, text: str) -> bool:
+    """Do typed words name trainings in the catalogue ("excel", "menjahit" on their own)?"""
+    keyword = fit_keyword(normalize_keyword(text))
+    words = search_words(keyword)
+    if not words or looks_like_nik(keyword):
+        return False
+    _, total = await ctx.storage.catalogue.search_trainings(words, None, 0, 1)
+    return total > 0
+
+
+def search_button(ctx: Context, text: str) -> Button | None:
+    """A button that searches typed words ("Cari “menjahit”"), when they make a keyword."""
+    keyword = fit_keyword(normalize_keyword(text))
+    if not keyword or looks_like_nik(keyword):
+        return None
+    label = ctx.t.gettext("Cari “{keyword}”").format(keyword=keyword)
+    return Button(_label(label), TRAINING_PAGE, Query(KEYWORD, keyword).arg(0))
+
+
 async def _category_buttons(ctx: Context) -> tuple[tuple[AnyButton, ...], ...]:
     t = ctx.t
     categories = await ctx.storage.catalogue.categories()
@@ -134,7 +146,7 @@ async def _ask_keyword(ctx: Context, text: str) -> None:
 @routes.command("pelatihan", "training")
 async def find(ctx: Context) -> None:
     if ctx.args:
-        await _search_typed(ctx, ctx.args)
+        await search(ctx, ctx.args)
         return
     t = ctx.t
     await _ask_keyword(
@@ -151,10 +163,11 @@ async def keyword_typed(ctx: Context) -> None:
         await ctx.end_step()
         await scam.check(ctx, text)
         return
-    await _search_typed(ctx, text)
+    await search(ctx, text)
 
 
-async def _search_typed(ctx: Context, text: str) -> None:
+async def search(ctx: Context, text: str) -> None:
+    """Search the catalogue for typed words (the command's argument, the keyword step, or free text)."""
     t = ctx.t
     if looks_like_nik(text):  # never searched, never put into a button, never repeated (the router deletes it)
         await _ask_keyword(ctx, t.gettext("Itu tampak seperti NIK atau nomor kartu: tidak kami cari dan pesannya kami"
@@ -187,46 +200,63 @@ async def page(ctx: Context) -> None:
     await _show_page(ctx, *parsed)
 
 
-async def _show_page(ctx: Context, query: Query, offset: int) -> None:
-    t = ctx.t
-    catalogue = ctx.storage.catalogue
-    platforms = await catalogue.platforms()
-    words: list[str] = []
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a query searches: words, or a category, or a platform (the catalogue's terms)."""
+
+    words: list[str]
     category: str | None = None
     platform_id: str | None = None
+    platform_name: str = ""
+
+
+async def _filters(ctx: Context, query: Query) -> Filters | None:
+    """The query in the catalogue's terms; None when its category or platform is no longer listed."""
+    catalogue = ctx.storage.catalogue
     if query.kind == KEYWORD:
-        words = search_words(query.value)
-        title = t.gettext("Hasil pencarian “{keyword}”").format(keyword=escape(query.value))
-    elif query.kind == CATEGORY:
+        return Filters(search_words(query.value))
+    if query.kind == CATEGORY:
         categories = await catalogue.categories()
         index = int(query.value)
-        if index >= len(categories):
-            await _ask_keyword(ctx, t.gettext("Daftar kategori sudah berubah. Pilih lagi:"))
-            return
-        category = categories[index]
-        title = t.gettext("Kategori {category}").format(category=escape(category))
-    elif query.kind == PLATFORM:
-        platform = next((p for p in platforms if p.position == int(query.value)), None)
-        if platform is None:
-            await _ask_keyword(ctx, t.gettext("Daftar platform sudah berubah. Ketik kata kunci atau pilih kategori:"))
-            return
-        platform_id = platform.id
-        title = t.gettext("Pelatihan di {name}").format(name=escape(platform.name))
+        return Filters([], category=categories[index]) if index < len(categories) else None
+    if query.kind == PLATFORM:
+        platform = next((p for p in await catalogue.platforms() if p.position == int(query.value)), None)
+        return Filters([], platform_id=platform.id, platform_name=platform.name) if platform else None
+    return Filters([])
+
+
+async def _search(ctx: Context, filters: Filters, offset: int, size: int) -> tuple[list[Training], int]:
+    return await ctx.storage.catalogue.search_trainings(filters.words, _budget(ctx), offset, size,
+                                                        category=filters.category, platform_id=filters.platform_id)
+
+
+async def _show_page(ctx: Context, query: Query, offset: int) -> None:
+    t = ctx.t
+    filters = await _filters(ctx, query)
+    if filters is None:
+        await _ask_keyword(ctx, t.gettext("Daftar kategori sudah berubah. Pilih lagi:") if query.kind == CATEGORY else
+                           t.gettext("Daftar platform sudah berubah. Ketik kata kunci atau pilih kategori:"))
+        return
+    if query.kind == KEYWORD:
+        title = t.gettext("Hasil pencarian “{keyword}”").format(keyword=escape(query.value))
+    elif filters.category is not None:
+        title = t.gettext("Kategori {category}").format(category=escape(filters.category))
+    elif filters.platform_id is not None:
+        title = t.gettext("Pelatihan di {name}").format(name=escape(filters.platform_name))
     else:
         title = t.gettext("Semua pelatihan")
     size = ctx.config.page_size
-    budget = _budget(ctx)
-    found, total = await catalogue.search_trainings(words, budget, offset, size, category=category,
-                                                    platform_id=platform_id)
+    found, total = await _search(ctx, filters, offset, size)
     if not found and total:  # an offset past the end (an old button): show the last page
         offset = (total - 1) // size * size
-        found, total = await catalogue.search_trainings(words, budget, offset, size, category=category,
-                                                        platform_id=platform_id)
+        found, total = await _search(ctx, filters, offset, size)
+    words, category, platform_id = filters.words, filters.category, filters.platform_id
+    platforms = await ctx.storage.catalogue.platforms()
     if not found:
         await _nothing_found(ctx, title, words, category, platform_id)
         return
-    if ctx.step is Step.TRAINING_AWAIT_KEYWORD:
-        await ctx.end_step()
+    # The page stays on screen: a typed number means the number shown there (issue 13).
+    await ctx.set_step(Step.TRAINING_LIST, FlowState(page=query.arg(offset)))
     names = {p.id: p.name for p in platforms}
     if total <= size:
         counted = t.ngettext("{total} pelatihan ditemukan:", "{total} pelatihan ditemukan:", total)
@@ -296,13 +326,38 @@ def _affordable(ctx: Context, training: Training) -> bool:
     return budget is None or training.price <= budget
 
 
+async def open_numbered(ctx: Context, number: int) -> bool:
+    """A typed number while a page of trainings is on screen: the training with that number on the page (on page 2
+    of five a page, "7" is training 7). False when nothing on screen has that number."""
+    page = ctx.state.page if ctx.step is Step.TRAINING_LIST else None
+    parsed = Query.parse(page) if page else None
+    if parsed is None:
+        return False
+    query, offset = parsed
+    size = ctx.config.page_size
+    if not offset < number <= offset + size:
+        return False
+    filters = await _filters(ctx, query)
+    found, _ = await _search(ctx, filters, number - 1, 1) if filters is not None else ([], 0)
+    if not found:
+        return False
+    training = found[0]
+    platforms = await ctx.storage.catalogue.platforms()
+    name = next((p.name for p in platforms if p.id == training.platform_id), training.platform_id)
+    _detail(ctx, training, name)
+    return True
+
+
 @routes.action(TRAINING_DETAIL)
 async def detail(ctx: Context) -> None:
-    t = ctx.t
     found = await _training_from_button(ctx)
     if found is None:
         return
-    training, platform_name = found
+    _detail(ctx, *found)
+
+
+def _detail(ctx: Context, training: Training, platform_name: str) -> None:
+    t = ctx.t
     lines = [
         f"<b>{escape(training.title)}</b>",
         t.gettext("Platform: {name}").format(name=escape(platform_name)),
@@ -321,7 +376,7 @@ async def detail(ctx: Context) -> None:
     lines += ["", t.gettext("Beli di situs {name} sendiri dan bayar dengan Nomor Kartu Prakerja. Jangan berikan kode"
                             " OTP kepada siapa pun.").format(name=escape(platform_name))]
     buttons: list[AnyButton] = [LinkButton(t.gettext("Buka di {name}").format(name=platform_name), training.url)]
-    if _affordable(ctx, training):
+    if _affordable(ctx, training) and is_lolos(ctx):  # choosing ticks the guide: Lolos applicants only
         buttons.append(Button(t.gettext("✅ Pilih pelatihan ini"), TRAINING_CHOOSE, training.id))
     buttons += [Button(t.gettext("🔎 Cari lagi"), GO, "pelatihan"), Button(t.gettext("Menu"), GO, "menu")]
     ctx.say("\n".join(lines), rows(*buttons))
@@ -339,7 +394,10 @@ async def choose(ctx: Context) -> None:
             "Harga <b>{title}</b> ({price}) melebihi sisa saldo Anda. Pilih pelatihan lain:"
         ).format(title=escape(training.title), price=t.money(training.price)))
         return
-    await record_progress(ctx, Progress.TRAINING_CHOSEN)
+    if not await tick(ctx, Progress.TRAINING_CHOSEN):  # the guide goes in order, and only for Lolos applicants
+        text, buttons = why_not_ticked(ctx, Progress.TRAINING_CHOSEN)
+        ctx.say(t.gettext("Pilihan Anda belum dicatat di panduan.") + " " + text, buttons)
+        return
     ctx.say(
         t.gettext(
             "✅ Pilihan Anda dicatat: <b>{title}</b> di {name}.\n\n<b>Langkah berikutnya</b>: buka {name}, beli"

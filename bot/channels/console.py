@@ -76,8 +76,14 @@ class ConsoleChannel:
 
     def _match_choice(self, line: str) -> _Choice | None:
         number = parse_int(line, max_digits=3)
-        if number is not None and 1 <= number <= len(self._choices):
-            return self._choices[number - 1]
+        if number is not None:
+            # A label that shows its own number ("7. Barista" on page 2 of trainings) is what that number means
+            # to the person (issue 13); otherwise the number printed in front of the choice.
+            numbered = next((c for c in self._choices if to_plain(c.label).startswith(f"{number}. ")), None)
+            if numbered is not None:
+                return numbered
+            if 1 <= number <= len(self._choices):
+                return self._choices[number - 1]
         folded = line.casefold()
         for choice in self._choices:
             if to_plain(choice.label).casefold() == folded:

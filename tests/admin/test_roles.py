@@ -48,8 +48,13 @@ async def test_an_applicant_typing_a_staff_command_gets_the_unknown_answer(
     expected = await unknown_answer(stranger)
     await stranger.command(command, "1 alasan apa saja")
     assert stranger.text_out == expected
-    await stranger.text(command)  # the bare word too
-    assert stranger.text_out == expected
+    # The bare word is free text like any other (issue 13: "cari" is a training search): the same answer as the same
+    # word that no command could match, so nothing reveals that the staff command exists.
+    await stranger.text(command + "!")
+    as_free_text = stranger.text_out
+    await stranger.command("menu")
+    await stranger.text(command)
+    assert stranger.text_out == as_free_text
 
 
 async def test_support_staff_do_not_get_admin_commands(support: ChatDriver) -> None:

@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "broadcast": ("tests.benchmarks.broadcast", "main", "10,000 recipients at 30 and 1,000 msg/s caps (~6 min)"),
     "handoff": ("tests.benchmarks.handoff_relay", "main",
                 "hand-off relay latency p50/p99, applicant <-> support topic (issue 8)"),
+    "understanding": ("tests.benchmarks.understanding", "main",
+                      "free text: CPU per message p50/p99 and the memory it adds (issue 13)"),
 }
 # Also by hand, not in `all`: issue 7's several processes on PostgreSQL, and the sender alone.
 MORE: dict[str, tuple[str, str, str]] = {

@@ -6,6 +6,7 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from bot.app import App
+from bot.demo import DemoApplicant
 from handlers.api import LinkButton
 from handlers.platforms import PLATFORM_PAGE
 from handlers.preferences import SET_LOCALE
@@ -18,7 +19,9 @@ def link_buttons(chat: ChatDriver) -> list[LinkButton]:
     return [b for r in chat.replies for row in r.buttons for b in row if isinstance(b, LinkButton)]
 
 
-async def test_summary_lists_all_seven_with_a_button_each_and_marks_the_guide(chat: ChatDriver) -> None:
+async def test_summary_lists_all_seven_with_a_button_each_and_marks_the_guide(chat: ChatDriver,
+                                                                              people: list[DemoApplicant]) -> None:
+    await chat.link(people[0].phone, people[0].nik)  # the guide is a linked Lolos applicant's (issue 13)
     await chat.command("panduan")
     assert "⬜ 2." in chat.text_out
     await chat.command("platform")

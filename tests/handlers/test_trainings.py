@@ -144,6 +144,13 @@ async def test_detail_and_choose_mark_the_guide(chat: ChatDriver, people: list[D
     links = [b for r in chat.replies for row in r.buttons for b in row if isinstance(b, LinkButton)]
     assert links and links[0].url.startswith("https://www.tokopedia.com/")
     await chat.press("Pilih pelatihan ini")
+    assert "belum dicatat" in chat.text_out and "langkah 2" in chat.text_out  # the guide goes in order (issue 13)
+    await chat.command("platform")
+    await chat.command("video")
+    await chat.press("Sudah saya tonton")
+    await chat.command("pelatihan", "barista")
+    await chat.press("1. Menjadi Barista")
+    await chat.press("Pilih pelatihan ini")
     assert "dicatat" in chat.text_out and "Menjadi Barista Profesional" in chat.text_out
     await chat.command("panduan")
     assert "✅ 4." in chat.text_out

@@ -130,10 +130,14 @@ async def test_card_behind_a_spoiler_with_the_balance(user: TelegramUser, people
     assert "5123 4567 8901 2345" in shown
 
 
-async def test_video_and_watched_button(user: TelegramUser, app) -> None:  # type: ignore[no-untyped-def]
+async def test_video_and_watched_button(user: TelegramUser, app, people: list[DemoApplicant]) -> None:  # type: ignore[no-untyped-def]
     await user.send("/video")
     url_buttons = [b for row in user.replies[0].params["reply_markup"]["inline_keyboard"] for b in row if "url" in b]
     assert url_buttons and url_buttons[0]["url"] == str(app.settings.intro_video_url)
+    assert "Sudah saya tonton" not in user.labels  # only a linked Lolos applicant's guide is ticked (issue 13)
+    await link(user, people[0])
+    await user.send("/platform")  # step 2 first: the guide goes in order
+    await user.send("/video")
     await user.press("Sudah saya tonton")
     assert "ditandai ditonton" in user.text
     await user.send("/video")

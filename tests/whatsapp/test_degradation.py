@@ -93,7 +93,7 @@ async def test_a_number_out_of_range_or_after_other_messages_is_plain_text(make_
     user = await make_user(offering(11))
     await user.text("pilih")
     await user.text("12")
-    assert "belum mengerti" in user.text_out  # not a choice: the menu, as for any unknown text
+    assert "belum bisa menjawab" in user.text_out  # not a choice: free text, and nothing it could mean
     await user.text("3")  # the menu replaced the numbered choices: "3" means nothing now
     assert "Anda memilih" not in user.text_out
 

@@ -62,9 +62,14 @@ async def test_wrong_nik_counts_and_five_lock_the_number(user: WhatsAppUser, peo
     assert "dikunci" in user.text_out
 
 
-async def test_video_link_and_mark_watched(user: WhatsAppUser) -> None:
+async def test_video_link_and_mark_watched(user: WhatsAppUser, people: list[DemoApplicant]) -> None:
     [video] = await user.text("video")
     assert "https://www.prakerja.go.id/" in video.body
+    assert "Sudah saya tonton" not in user.titles  # only a linked Lolos applicant's guide is ticked (issue 13)
+    await user.text("hubungkan")
+    await user.text(people[0].nik)
+    await user.text("platform")  # step 2 first: the guide goes in order
+    await user.text("video")
     assert "Sudah saya tonton" in user.titles
     await user.press("Sudah saya tonton")
     assert "ditandai ditonton" in user.text_out

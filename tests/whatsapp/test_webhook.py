@@ -146,10 +146,15 @@ async def test_status_callbacks_arriving_together_keep_the_furthest_status(user:
     assert await app.storage.whatsapp.statuses(["wamid.A", "wamid.B"]) == {"wamid.A": "read", "wamid.B": "read"}
 
 
-@pytest.mark.parametrize("name", ["image", "sticker", "audio", "unsupported", "document"])
+@pytest.mark.parametrize("name", ["image", "audio", "unsupported", "document"])
 async def test_media_gets_a_clear_answer(user: WhatsAppUser, name: str) -> None:
     await user.send(name)
     assert "Saya hanya bisa membaca" in user.text_out or "Saya tidak memproses berkas" in user.text_out
+
+
+async def test_a_sticker_gets_something_friendly(user: WhatsAppUser) -> None:
+    await user.send("sticker")
+    assert "Stikernya sudah saya terima" in user.text_out and "mengerti" not in user.text_out  # issue 13
 
 
 async def test_reactions_are_ignored_and_welcome_gets_the_menu(user: WhatsAppUser) -> None:

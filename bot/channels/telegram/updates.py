@@ -90,7 +90,7 @@ def _message(message: Message, bot_username: str | None) -> Event | None:
         return Event(kind=EventKind.DOCUMENT, photo=photo, text=caption, **base)  # type: ignore[arg-type]
     if not base["private"] and message.effective_attachment is None:
         return None  # a group's service message (someone joined, a topic was made, ...): nothing to answer
-    return Event(kind=EventKind.UNSUPPORTED, **base)  # type: ignore[arg-type]  # sticker, voice, ...
+    return Event(kind=EventKind.UNSUPPORTED, sticker=message.sticker is not None, **base)  # type: ignore[arg-type]
 
 
 def _text(text: str, hidden: list[str], base: dict[str, object], bot_username: str | None) -> Event | None:

@@ -156,6 +156,8 @@ def _fields(kind: Any, message: dict[str, Any], phone: str | None) -> dict[str, 
                 size=int(document.get("file_size") or 0), mime_type=document.get("mime_type"))}
         case "edit" | "edited":
             return {"kind": EventKind.EDITED}
+        case "sticker":  # answered with something friendly (issue 13)
+            return {"kind": EventKind.UNSUPPORTED, "sticker": True}
         case _ if kind == WELCOME_TYPE:
             return {"kind": EventKind.COMMAND, "command": "start"}
         case _:

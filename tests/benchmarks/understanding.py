@@ -1,0 +1,72 @@
+"""Free-text understanding (issue 13): CPU per message and the memory it adds.
+
+    python -m tests.benchmarks understanding [--rounds 20]
+
+Measured in a fresh process, so the memory figure is what the understanding adds to a bot that already runs:
+- memory: resident set size after importing what the bot imports anyway (pydantic, Babel, the handlers' API), then
+  after importing the understanding (rapidfuzz included), compiling the shipped data and reading every message once;
+  the difference is what it adds (target < 50 MiB);
+- CPU: `time.thread_time_ns` around `handlers.freetext.read` (link check, lexicon, matching, verdict) for every
+  labelled phrasing (tests/understanding/*.tsv, both splits) plus long, typo-ridden and unknown messages, `--rounds`
+  times over, each message's typo cache cleared before each round so corrections are paid every time; p50/p99 per
+  message (target p99 < 1 ms); and the one-off cost of loading and compiling the data at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+
+from tests.benchmarks.harness import current_rss_mib, header, percentile, verdict
+
+TARGET_P99_MS = 1.0
+TARGET_MIB = 50.0
+EXTRA = [
+    "kak mau tanya dong saya kan udah ikut pelatihan nih terus insentif saya kapan ya cairnya soalnya udah seminggu"
+    " belum masuk juga padahal sertifikat udah keluar dan rekening sudah disambungkan",
+    "pelatiahn sertipikat insentip glombang vidoe platfrom pasword",
+    "zxqv wpltr mmkrst vbnqe ytrwq plokm nhbgv",
+    "assalamualaikum wr wb min, sy mw nanya, no kartu prakerja sy brp ya? sdh lolos gelombang kmrn tp blm dpt sms",
+    "Selamat! Anda lolos, klik https://prakerja-gelombang.xyz/daftar untuk pencairan",
+]
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks understanding")
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args(argv)
+    header("understanding: CPU per free-text message, memory added")
+    # What the bot imports anyway (pydantic, Babel, the handler contract) is in before the first measure.
+    import handlers.api
+    import handlers.i18n  # noqa: F401
+
+    gc.collect()
+    before = current_rss_mib()
+    started = time.perf_counter()
+    from handlers.freetext import read
+    from handlers.understanding import shipped
+    from tests.understanding.labelled import TRAIN, VALIDATION, examples
+
+    understanding = shipped()
+    loaded = time.perf_counter() - started
+    messages = [e.text for path in (TRAIN, VALIDATION) for e in examples(path)] + EXTRA
+    for text in messages:
+        read(understanding, text)
+    gc.collect()
+    added = current_rss_mib() - before
+    cpu: list[float] = []
+    for _ in range(args.rounds):
+        understanding.lexicon.read_word.cache_clear()
+        for text in messages:
+            start = time.thread_time_ns()
+            read(understanding, text)
+            cpu.append((time.thread_time_ns() - start) / 1e6)
+    cpu.sort()
+    p99 = percentile(cpu, 0.99)
+    print(f"messages: {len(messages)} x {args.rounds} rounds (typo cache cleared each round)")
+    print(f"CPU per message: p50 {statistics.median(cpu):.3f} ms, p99 {p99:.3f} ms, max {cpu[-1]:.3f} ms"
+          f" (target p99 < {TARGET_P99_MS} ms: {verdict(p99 < TARGET_P99_MS)})")
+    print(f"memory added: {added:.1f} MiB RSS (target < {TARGET_MIB:.0f} MiB: {verdict(added < TARGET_MIB)})")
+    print(f"load and compile at start (imports included): {loaded * 1000:.0f} ms, once per process")
