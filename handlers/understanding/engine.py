@@ -44,6 +44,7 @@ SAME_ANSWER = (frozenset({Intent.CARD, Intent.BALANCE}), frozenset({Intent.HELP,
                frozenset({Intent.GREETING, Intent.ACK}))
 OPEN_QUERY = frozenset({Intent.TRAINING_SEARCH})  # unknown words are the query, not noise
 SMALL_TALK = frozenset({Intent.GREETING, Intent.THANKS, Intent.ACK})
+PERSONAL = frozenset({Intent.RESULT, Intent.CARD, Intent.BALANCE})  # answered with the person's own data
 FOREIGN = 0.5  # from this share of unknown or out-of-scope words, a message is about something else
 NEGATIONS = frozenset({"tidak", "not"})  # standard words that turn "I don't speak Indonesian" into English
 _SYMBOLS = re.compile(r"[^\W\d_]", re.UNICODE)  # any letter, in any script
@@ -192,7 +193,13 @@ class Understanding:
         if any(t.concept in self.weights and t.concept not in self.lexicon.generic for t in asking):
             content = asking  # "halo kak, saldo saya berapa": the question counts, not the greeting
         scores, best_examples = self.scores(content)
-        return self._verdict(scores, self._strong(content, best_examples), self._foreign(content), slots)
+        foreign = 1.0 if any(t.concept in self.foreign for t in content) else self._foreign(content)
+        unknown = any(not t.known for t in content)
+        strong = self._strong(content, best_examples)
+        if Intent.TRAINING_SEARCH in best_examples:  # a search must say so ("kursus masak"), not just share a topic
+            said = {t.concept for t in content} & self.example_concepts[best_examples[Intent.TRAINING_SEARCH]]
+            strong[Intent.TRAINING_SEARCH] = bool(said & (self.lexicon.fillers - self.lexicon.generic))
+        return self._verdict(scores, strong, foreign, unknown, slots)
 
     def _strong(self, tokens: Sequence[Token], best_examples: Mapping[str, int]) -> dict[str, bool]:
         """Per intent: does the message share enough with its best example to be answered? A meaning that is not
@@ -262,8 +269,10 @@ class Understanding:
             slots["salam"] = "1"
         return slots
 
-    def _verdict(self, scores: Mapping[str, float], strong: Mapping[str, bool], foreign: float,
+    def _verdict(self, scores: Mapping[str, float], strong: Mapping[str, bool], foreign: float, unknown: bool,
                  slots: dict[str, str]) -> Interpretation:
+        """`foreign`: the share of unknown or out-of-scope words (1 when a word is one only out-of-scope examples use:
+        "pinjaman", "pulsa"); `unknown`: a word the lexicon does not know at all."""
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
         if not any(i == Intent.TRAINING_SEARCH for i, s in ranked[:MAX_CHOICES]):
             slots.pop("query", None)
@@ -272,12 +281,18 @@ class Understanding:
         intent, best = ranked[0]
         in_scope = [(i, s) for i, s in ranked if i != Intent.OUT_OF_SCOPE]
         closest = tuple(i for i, s in in_scope if s >= CLOSEST)[:MAX_CHOICES]
-        if foreign >= FOREIGN and intent != Intent.TRAINING_SEARCH:  # mostly about something else
+        if foreign >= FOREIGN:  # mostly about something else, unless it is the topic of a training search
+            search = scores.get(Intent.TRAINING_SEARCH, 0.0)
+            if search >= ACCEPT and strong.get(Intent.TRAINING_SEARCH, False) and slots.get("query"):
+                return Interpretation(Verdict.ANSWER, Intent.TRAINING_SEARCH, search, slots)
             return Interpretation(Verdict.UNKNOWN, Intent.OUT_OF_SCOPE, best, slots, closest)
         if intent == Intent.OUT_OF_SCOPE or best < ASK:
             return Interpretation(Verdict.UNKNOWN, intent if best >= ASK else "", best, slots, closest)
         rival = next(((i, s) for i, s in ranked[1:] if not _same_answer(intent, i)), None)
-        if best >= ACCEPT and (rival is None or best - rival[1] >= MARGIN) and strong.get(intent, False):
+        clear = best >= ACCEPT and (rival is None or best - rival[1] >= MARGIN) and strong.get(intent, False)
+        if clear and intent in PERSONAL and unknown:  # "hasil lab saya": personal data only when nothing is unknown
+            return Interpretation(Verdict.ASK, intent, best, slots, closest)
+        if clear:
             return Interpretation(Verdict.ANSWER, intent, best, slots)
         if not strong.get(intent, False):  # only generic words in common ("berapa"): not enough to answer
             return Interpretation(Verdict.UNKNOWN, "", best, slots, closest)

@@ -29,7 +29,8 @@ _DOUBLED = re.compile(r"^([a-z]{3,})2$")  # "cair2": Indonesian writes a doubled
 _APOSTROPHES = str.maketrans("", "", "'’`´‘")
 MIN_FUZZY_CHARS = 4  # shorter words are too easily another word ("ga", "hp")
 LONG_WORD_CHARS = 8  # from this length two typos are corrected, below it one
-SUFFIXES = ("nya", "lah", "kah", "pun", "kan", "an", "i", "ku", "mu", "s", "es", "ing", "ed")
+# Indonesian suffixes (with the colloquial "-in" for "-kan": "cairin"), then English ones.
+SUFFIXES = ("nya", "lah", "kah", "pun", "kan", "an", "in", "i", "ku", "mu", "s", "es", "ing", "ed")
 PREFIXES = ("meng", "meny", "mem", "men", "me", "peng", "peny", "pem", "pen", "pe", "per", "ber", "be", "ter",
             "di", "ke", "se")
 # Indonesian prefixes swallow the root's first letter: menyimpan <- simpan, membayar <- bayar, menonton <- tonton.
