@@ -1,0 +1,71 @@
+"""What the issue names, word for word: SMS-style Indonesian, typos, greetings, address words, a bare "P", English
+mixed in, a search with the words typed, and knowing when it does not know."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.freetext import read
+from handlers.understanding import Intent, Verdict, shipped
+
+
+def understood(text: str) -> tuple[str, str]:
+    got = read(shipped(), text)
+    return got.verdict.value, got.intent
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("sy mau liat hasil sy", Intent.RESULT),  # sy, mau liat
+    ("sy lolos gk", Intent.RESULT),  # gk
+    ("saldo sy brp", Intent.BALANCE),  # brp
+    ("gmn cara daftar", "faq.register"),  # gmn
+    ("udh beli pelatihan tp sertifikat blm keluar", "faq.certificate"),  # udh, blm
+    ("kpn insentif cair", "faq.incentive"),  # kpn
+    ("otp yg dikirim tdk masuk", "faq.otp"),  # yg, tdk
+    ("hubungkan akun dgn bot", Intent.LINK_ACCOUNT),  # dgn
+    ("ga bisa login lupa pasword", "faq.forgot_password"),  # ga, a typo
+    ("insentip kapan cair", "faq.incentive"),  # typos of a letter
+    ("sertipikat blm muncul", "faq.certificate"),
+    ("vidoe prakerja", Intent.VIDEO),  # two letters swapped
+    ("halooo kakak", Intent.GREETING),  # stretched letters, address
+    ("P", Intent.GREETING),  # a bare ping
+    ("punten", Intent.GREETING),  # regional greetings
+    ("sugeng enjing", Intent.GREETING),
+    ("horas", Intent.GREETING),
+    ("assalamualaikum wr wb", Intent.GREETING),  # Islamic greeting
+    ("min kapan gelombang baru dibuka", "faq.next_wave"),  # min as address, no punctuation
+    ("gan cara sambungkan ewallet", "faq.bank_account"),
+    ("cek balance saya dong", Intent.BALANCE),  # English mixed in
+    ("my card number please", Intent.CARD),
+    ("how do i reset my password", "faq.forgot_password"),
+    ("matur nuwun", Intent.THANKS),
+])
+def test_colloquial_indonesian_and_english_are_understood(text: str, intent: str) -> None:
+    assert understood(text) == ("answer", intent)
+
+
+def test_a_training_search_takes_the_words_typed_as_its_query() -> None:
+    got = read(shipped(), "ada kursus menjahit?")
+    assert (got.verdict, got.intent, got.slots["query"]) == (Verdict.ANSWER, Intent.TRAINING_SEARCH, "menjahit")
+    got = read(shipped(), "mau belajar bahasa inggris dong kak")
+    assert got.slots["query"] == "bahasa inggris"
+
+
+def test_the_language_asked_for_is_a_slot() -> None:
+    assert read(shipped(), "english please").slots["locale"] == "en"
+    assert read(shipped(), "i don't speak indonesian").slots["locale"] == "en"
+    assert read(shipped(), "pakai bahasa indonesia aja").slots["locale"] == "id"
+
+
+@pytest.mark.parametrize("text", [
+    "resep rendang padang", "besok hujan ga ya", "pinjol cepat cair tanpa bi checking", "jual pulsa all operator",
+    "cek saldo gopay saya", "hasil lab saya", "kartu kredit saya diblokir", "kartu indonesia pintar kapan cair",
+    "berapa 5 x 5", "kapan?", "asdfgh jkl",
+])
+def test_out_of_scope_is_never_answered_with_a_capability(text: str) -> None:
+    got = read(shipped(), text)
+    assert got.verdict is not Verdict.ANSWER, (text, got)
+
+
+def test_a_message_with_a_link_is_a_link_check() -> None:
+    assert understood("min ini beneran? prakerja-gelombang13.xyz/daftar") == ("answer", Intent.LINK_CHECK)
