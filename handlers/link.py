@@ -34,7 +34,6 @@ from handlers.identity import (
     normalize_phone,
 )
 from handlers.menu import contact_button, show_menu
-from handlers.results import LINK_FOR
 from handlers.roles import Channel
 from handlers.router import GO, Routes, escape
 from storage.models import LinkLock
@@ -101,7 +100,7 @@ def _say_locked(ctx: Context, lock: LinkLock) -> None:
     )
 
 
-@routes.action(LINK_FOR)
+@routes.action(results.LINK_FOR)
 async def link_for(ctx: Context) -> None:
     """"Hubungkan akun" pressed on the offer made when personal data was asked for: link, then answer it."""
     pending = ctx.event.arg if ctx.event.arg in AFTER_LINKING else None  # a forged argument runs nothing

@@ -39,6 +39,7 @@ MAX_CHOICES = 3
 UNKNOWN_WEIGHT = 2.2  # a word the lexicon does not know, about a rare known word's weight
 KNOWN_ELSEWHERE = 0.6  # a known word that no example uses (a synonym's neighbour, an expanded abbreviation)
 ISLAMIC_GREETING = "assalamualaikum"  # the standard word whose greeting gets "Wa'alaikumsalam"
+ARABIC_SALAM = "سلام"  # the same greeting written in Arabic script
 # Intents that lead to the same answer: a close call between them needs no question.
 SAME_ANSWER = (frozenset({Intent.CARD, Intent.BALANCE}), frozenset({Intent.HELP, Intent.MENU}),
                frozenset({Intent.GREETING, Intent.ACK}))
@@ -187,6 +188,8 @@ class Understanding:
                 return Interpretation(Verdict.UNKNOWN, "", 0.0, {"number": numbers[0]})
             if text.strip() and not _SYMBOLS.search(text):  # emoji, punctuation: a reaction, not a question
                 return Interpretation(Verdict.ANSWER, Intent.ACK, 1.0)
+            if ARABIC_SALAM in text:  # "السلام عليكم" in Arabic script
+                return Interpretation(Verdict.ANSWER, Intent.GREETING, 1.0, {"salam": "1"})
             return Interpretation(Verdict.UNKNOWN, "", 0.0)
         slots = self._slots(content)
         asking = [t for t in content if t.concept not in self.small_talk]

@@ -33,6 +33,7 @@ def understood(text: str) -> tuple[str, str]:
     ("sugeng enjing", Intent.GREETING),
     ("horas", Intent.GREETING),
     ("assalamualaikum wr wb", Intent.GREETING),  # Islamic greeting
+    ("السلام عليكم", Intent.GREETING),
     ("min kapan gelombang baru dibuka", "faq.next_wave"),  # min as address, no punctuation
     ("gan cara sambungkan ewallet", "faq.bank_account"),
     ("cek balance saya dong", Intent.BALANCE),  # English mixed in
