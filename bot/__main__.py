@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from bot.settings import SettingsError, load_settings
+from handlers.understanding import DataError
 from storage import StorageError
 
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except DataError as exc:  # a replaced file in handlers/understanding/data/: every problem with its line
+        print(f"error: the free-text data files cannot be used:\n{exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
