@@ -69,9 +69,10 @@ async def respond(router: Router, ctx: Context) -> None:
         return
     got = read(await understanding_of(ctx), text)
     if got.verdict is Verdict.UNKNOWN:
-        if await _names_trainings(ctx, got, text):  # "excel", "menjahit" on their own: a search
+        topic = " ".join(words(text))
+        if await _names_trainings(ctx, got, topic):  # "excel", "menjahit?" on their own: a search
             await ctx.end_step()
-            await trainings.search(ctx, text)
+            await trainings.search(ctx, topic)
             return
         await not_understood(ctx, got)
         return
@@ -85,11 +86,11 @@ async def respond(router: Router, ctx: Context) -> None:
     await answer(router, ctx, got)
 
 
-async def _names_trainings(ctx: Context, got: Interpretation, text: str) -> bool:
+async def _names_trainings(ctx: Context, got: Interpretation, topic: str) -> bool:
     """A short message the lexicon does not know, which names trainings in the catalogue (one look-up)."""
-    if got.intent == Intent.OUT_OF_SCOPE or not 1 <= len(words(text)) <= MAX_TOPIC_WORDS:
+    if got.intent == Intent.OUT_OF_SCOPE or not 1 <= len(topic.split()) <= MAX_TOPIC_WORDS:
         return False
-    return await trainings.in_catalogue(ctx, text)
+    return await trainings.in_catalogue(ctx, topic)
 
 
 async def answer(router: Router, ctx: Context, got: Interpretation) -> None:
