@@ -218,9 +218,10 @@ class PostClient:
         self._idle: list[_Connection] = []
         self._closed = False
 
-    async def post(self, body: bytes) -> tuple[int, bytes]:
-        """(HTTP status, body) of the answer; raises TimeoutError, OSError or HttpError (see the module)."""
-        async with asyncio.timeout(self.timeout), self._slots:
+    async def post(self, body: bytes, within: float | None = None) -> tuple[int, bytes]:
+        """(HTTP status, body) of the answer within `within` seconds (default: the client's timeout); raises
+        TimeoutError, OSError or HttpError (see the module)."""
+        async with asyncio.timeout(self.timeout if within is None else within), self._slots:
             connection = self._idle_connection() or await self._connect()
             loop = asyncio.get_running_loop()
             connection.waiter = waiter = loop.create_future()

@@ -368,8 +368,7 @@ class FakeBotApi:
 
     # --- methods (named _m_<method>) ------------------------------------------------------------------------
     def _me(self) -> dict[str, Any]:
-        return {"id": self.bot_id, "is_bot": True, "first_name": "Asisten Prakerja", "username": self.username,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        return bot_user(self.bot_id, self.username)
 
     async def _m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._me()
@@ -513,6 +512,12 @@ class FakeBotApi:
         self._messages[(str(chat_id), message["message_id"])] = {**message, "raw": params.get("text"),
                                                                  "reply_markup": markup}
         return message
+
+
+def bot_user(bot_id: int, username: str) -> dict[str, Any]:
+    """The bot's own User, as getMe answers it."""
+    return {"id": bot_id, "is_bot": True, "first_name": "Asisten Prakerja", "username": username,
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
 class _ApiError(Exception):

@@ -17,6 +17,8 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
     "journey": ("tests.benchmarks.journey", "main", "2,000 applicants through the real Application vs echo bot"),
     "journey-concurrent": ("tests.benchmarks.journey", "main_concurrent",
                            "1,000 chats at once, per-chat order, vs echo bot"),
+    "polling": ("tests.benchmarks.polling", "main",
+                "`python -m bot run` long polling, 300 chats x 5 updates at once, vs PTB and aiogram echo bots"),
     "import": ("tests.benchmarks.import_csv", "main", "1,000,000-row CSV import vs sqlite3 .import"),
     "lookup": ("tests.benchmarks.lookup", "main", "support /cari by phone, card, NIK over 1,000,000 accounts"),
     "memory": ("tests.benchmarks.memory", "main", "peak RSS: idle, after the 1M import, sender 10k vs 1M queued"),

@@ -37,15 +37,17 @@ STEPS = ("/start", "/hubungkan", "contact", "nik", "/hasil", "/kartu", "/platfor
 # What each step's first answer says, in order: a chat whose answers do not follow this order was served out of order.
 MARKERS = ("Asisten Prakerja", "Bagikan nomor HP saya", "16 digit NIK", "Berhasil", "Gelombang")
 NOT_LINKED = "belum terhubung"
+FIRST_CHAT = 700_000_000
 CONCURRENT_TARGET = 0.5  # the bot's updates/s at least half the echo bot's, concurrently
 
 
-def journey(person: DemoApplicant, user_id: int, first_update: int) -> list[dict[str, Any]]:
-    """The 7 Telegram updates (real Bot API JSON) of one applicant's journey."""
+def journey(person: DemoApplicant, user_id: int, first_update: int, steps: tuple[str, ...] = STEPS
+            ) -> list[dict[str, Any]]:
+    """The Telegram updates (real Bot API JSON) of one applicant's journey: a command, "contact" or "nik" a step."""
     sender = {"id": user_id, "is_bot": False, "first_name": "Pemohon", "language_code": "id"}
     chat = {"id": user_id, "type": "private", "first_name": "Pemohon"}
     updates = []
-    for index, step in enumerate(STEPS):
+    for index, step in enumerate(steps):
         message: dict[str, Any] = {"message_id": index + 1, "date": int(time.time()), "chat": chat, "from": sender}
         if step == "contact":
             message["contact"] = {"phone_number": person.phone.lstrip("+"), "first_name": "Pemohon",
@@ -99,9 +101,11 @@ async def open_bench_app(folder: Path, people: list[DemoApplicant]) -> App:
     return app
 
 
-def updates_for(people: list[DemoApplicant], interleave: bool, seed: int = 6) -> list[dict[str, Any]]:
-    """Every journey's updates; interleaved at random (each chat's own order kept) when chats send at once."""
-    journeys = [journey(p, 700_000_000 + i, 1 + i * len(STEPS)) for i, p in enumerate(people)]
+def updates_for(people: list[DemoApplicant], interleave: bool, seed: int = 6, steps: tuple[str, ...] = STEPS,
+                first_update: int = 1) -> list[dict[str, Any]]:
+    """Every journey's updates (chat 700,000,000 + i for person i); interleaved at random (each chat's own order
+    kept) when chats send at once."""
+    journeys = [journey(p, FIRST_CHAT + i, first_update + i * len(steps), steps) for i, p in enumerate(people)]
     if not interleave:
         return [u for j in journeys for u in j]
     rng = random.Random(seed)
@@ -112,6 +116,8 @@ def updates_for(people: list[DemoApplicant], interleave: bool, seed: int = 6) ->
     for i in order:
         merged.append(journeys[i][cursors[i]])
         cursors[i] += 1
+    for offset, update in enumerate(merged):  # Telegram numbers updates in the order it queues them
+        update["update_id"] = first_update + offset
     return merged
 
 
@@ -171,7 +177,7 @@ async def run(count: int, at_once: bool, rounds: int) -> dict[str, float]:
         echo_times.append(await echo_round(updates, at_once))
         seconds, hops, api, batches = await bot_round(people, updates, at_once)
         bot_times.append(seconds)
-        good, bad = chats_in_order(api.received, range(700_000_000, 700_000_000 + count))
+        good, bad = chats_in_order(api.received, range(FIRST_CHAT, FIRST_CHAT + count))
         print(f"round {index + 1}: echo {len(updates) / echo_times[-1]:,.0f} updates/s,"
               f" bot {len(updates) / seconds:,.0f} updates/s, ratio {echo_times[-1] / seconds:.2f};"
               f" journeys in order {good:,}/{count:,}" + (f", OUT OF ORDER or incomplete {bad:,}" if bad else ""))

@@ -19,6 +19,10 @@ from bot.http_post import HttpError, PostClient, uses_proxy
 TIMEOUT_S = 15.0  # a whole call, as HTTPXRequest's read timeout in build_application
 CONNECT_TIMEOUT_S = 10.0
 FALLBACK_CONNECTIONS = 4  # uploads and downloads: rare in the web server
+# Keep-alive connections per Bot API method for answers (sendMessage, editMessageText, ...): far more than the ~30
+# messages/s Telegram lets a bot send need, on any round trip under half a second.
+ANSWER_CONNECTIONS = 16
+POLL_CONNECTIONS = 1  # getUpdates: one long poll at a time
 
 
 def lean_request(connections: int) -> LeanRequest:
@@ -49,16 +53,24 @@ class LeanRequest(BaseRequest):
         await self.fallback.shutdown()
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         *args: object, **kwargs: object) -> tuple[int, bytes]:
+                         read_timeout: object = BaseRequest.DEFAULT_NONE,
+                         write_timeout: object = BaseRequest.DEFAULT_NONE,
+                         connect_timeout: object = BaseRequest.DEFAULT_NONE,
+                         pool_timeout: object = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+        timeouts = {"read_timeout": read_timeout, "write_timeout": write_timeout, "connect_timeout": connect_timeout,
+                    "pool_timeout": pool_timeout}
         if method != "POST" or request_data is None or request_data.contains_files:
-            return await self.fallback.do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
+            return await self.fallback.do_request(url, method, request_data, **timeouts)  # type: ignore[arg-type]
         client = self._clients.get(url)
         if client is None:
             if uses_proxy(url):
-                return await self.fallback.do_request(url, method, request_data, *args, **kwargs)  # type: ignore[arg-type]
+                return await self.fallback.do_request(url, method, request_data, **timeouts)  # type: ignore[arg-type]
             client = self._clients[url] = PostClient(url, size=self.connections, timeout=self.timeout)
+        # A call that names its read timeout (getUpdates: the long poll's seconds on top) gets it for the whole call;
+        # any other (and None, which means "no limit" to httpx) gets the client's: a call here always ends.
+        timeout = read_timeout if isinstance(read_timeout, int | float) else None
         try:
-            return await client.post(_json_body(request_data.parameters))
+            return await client.post(_json_body(request_data.parameters), timeout)
         except TimeoutError as exc:
             raise TimedOut from exc  # as HTTPXRequest words it
         except (OSError, HttpError) as exc:
