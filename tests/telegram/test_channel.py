@@ -7,13 +7,16 @@ import os
 import signal
 
 import pytest
+from telegram import Bot
 from telegram.constants import InlineKeyboardButtonLimit
 from telegram.ext import Application
+from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.channels.telegram import run_polling
 from bot.channels.telegram.application import file_url
 from bot.channels.telegram.commands import APPLICANT_COMMANDS
+from bot.channels.telegram.request import LeanRequest
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.api import MAX_ACTION_BYTES
 from tests.auxil.fake_bot_api import FakeBotApi
@@ -114,3 +117,15 @@ async def test_run_delivers_the_outbox_beside_polling(app: App, api: FakeBotApi)
     assert sent[0].chat_id == 5007 and "Pesan dari antrean" in api.texts(5007)[0]
     stop.set()
     assert await asyncio.wait_for(task, 15) == 0
+
+
+async def test_a_long_poll_outlasts_the_answers_timeout(api: FakeBotApi) -> None:
+    """`run` polls over the lean transport: getUpdates waits up to its long-poll seconds for news, longer than an
+    answer may take, and an empty poll is an answer, not a timeout."""
+    fallback = HTTPXRequest(connection_pool_size=1, read_timeout=0.3)
+    bot = Bot(api.token, base_url=api.base_url, request=LeanRequest(fallback, connections=1, timeout=0.3),
+              get_updates_request=LeanRequest(fallback, connections=1, timeout=0.3))
+    async with bot:
+        started = asyncio.get_running_loop().time()
+        assert await bot.get_updates(timeout=1) == ()
+        assert asyncio.get_running_loop().time() - started >= 0.9  # the server held the poll for its full second
