@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.channels.telegram.markup import Part, markup_json, parts
 from bot.logs import mask_text
@@ -30,6 +30,11 @@ from handlers.roles import Channel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Calls made raw on purpose (see `post`): PTB's advice to use its typed method instead is not for these.
+RAW_METHODS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
+RAW_CALL_ADVICE = rf"Please use 'Bot\.({'|'.join(RAW_METHODS)})' instead of 'Bot\.do_api_request"
+warnings.filterwarnings("ignore", message=RAW_CALL_ADVICE, category=PTBUserWarning)
 
 MAX_RETRY_WAIT = 30.0  # seconds: a longer flood wait drops the answer rather than hold the chat
 NETWORK_RETRY_WAIT = 0.5  # seconds before the one retry after a 5xx or a dropped connection
@@ -83,10 +88,11 @@ async def post(bot: Bot, method: str, params: dict[str, object]) -> Any:
 
     PTB's typed methods (send_message, edit_message_text, ...) parse every answer into a `Message`, which costs
     more than the rest of the call (measured: the largest single cost of an answer); an answer's only use here is
-    its message_id. `Bot._post` is the step all of them go through: the same defaults, request, and errors
-    (RetryAfter, Forbidden, BadRequest, ...). Keyboards go as their JSON, made once per keyboard (markup_json).
+    its message_id. `Bot.do_api_request` (public since PTB 20.8) makes the same call through the same request
+    and errors (RetryAfter, Forbidden, BadRequest, ...) and returns the raw result. Keyboards go as their JSON,
+    made once per keyboard (markup_json). Parameters that are None are dropped, as the typed methods do.
     """
-    return await bot._post(method, params)  # drops the parameters that are None, as the typed methods do
+    return await bot.do_api_request(method, api_kwargs={k: v for k, v in params.items() if v is not None})
 
 
 async def send_text(bot: Bot, chat_id: int, part: Part, thread: int | None = None) -> int:

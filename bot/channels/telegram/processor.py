@@ -1,15 +1,19 @@
 """One chat's updates in order, different chats concurrently.
 
 PTB's own processors either run everything in order (one chat slows down every other) or concurrently (a
-user's "NIK" could overtake their "shared contact"). `ChatOrderedProcessor` holds a lock per chat: updates of
-one chat run one after another in arrival order (asyncio locks are FIFO), other chats run alongside, up to
-`max_concurrent_updates` at once. A lock exists only while its chat has updates in flight, so memory does not
-grow with the number of chats ever seen.
+user's "NIK" could overtake their "shared contact"). `ChatOrderedProcessor` uses PTB's documented hook,
+`do_process_update`, which PTB calls for every update once it holds one of `max_concurrent_updates` slots, in
+arrival order: the first update of a chat with nothing in flight is handled at once, and the chat's later updates
+that arrive meanwhile are queued behind it and handled after it, one after another, by the same task. Their own
+calls return at once, so a burst from one chat holds one slot, not one per update, and other chats run alongside.
+A chat's queue exists only while it has updates in flight, so memory does not grow with the number of chats ever
+seen.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -17,46 +21,54 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+log = logging.getLogger(__name__)
+
 DEFAULT_MAX_CONCURRENT_UPDATES = 256
+
+Queued = tuple[Update, Awaitable[Any]]
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # chat id -> (lock, updates holding or waiting)
-        # Several processes (PostgreSQL, issue 7): the chat's turn across processes, held around the update's
-        # handling inside this process's chat lock (bot/web/app.py sets it to the storage's `turns.hold`).
+        self._queues: dict[int, deque[Queued]] = {}  # chat id -> its updates waiting behind the one in flight
+        # Several processes (PostgreSQL, issue 7): the chat's turn across processes, held around each update's
+        # handling (bot/web/app.py sets it to the storage's `turns.hold`).
         self.guard: Callable[[Update, int], AbstractAsyncContextManager[None]] | None = None
 
     @property
     def active_chats(self) -> int:
-        return len(self._locks)
-
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        # The chat lock is taken before a concurrency slot, so a burst from one chat waits without
-        # holding slots that other chats could use.
-        key = _chat_key(update)
-        if key is None:
-            await super().process_update(update, coroutine)
-            return
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                if self.guard is None:
-                    await super().process_update(update, coroutine)
-                else:
-                    async with self.guard(update, key):  # type: ignore[arg-type]
-                        await super().process_update(update, coroutine)
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        return len(self._queues)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
+        key = chat_key(update)
+        if key is None:
+            await coroutine
+            return
+        assert isinstance(update, Update)
+        waiting = self._queues.get(key)
+        if waiting is not None:  # the chat has an update in flight: this one follows it, in that task
+            waiting.append((update, coroutine))
+            return
+        self._queues[key] = waiting = deque()
+        try:
+            await self._handle(key, update, coroutine)
+            while waiting:
+                await self._handle(key, *waiting.popleft())
+        finally:
+            del self._queues[key]
+            for _, left in waiting:  # cancelled mid-way (shutdown): the rest is dropped, as PTB drops its queue
+                getattr(left, "close", lambda: None)()
+
+    async def _handle(self, key: int, update: Update, coroutine: Awaitable[Any]) -> None:
+        try:
+            if self.guard is None:
+                await coroutine
+            else:
+                async with self.guard(update, key):
+                    await coroutine
+        except Exception:  # handler errors PTB reports itself; this is the guard's (the database): the chat goes on
+            log.exception("update %s could not be handled", update.update_id)
 
     async def initialize(self) -> None:
         pass
@@ -66,11 +78,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
 
 def chat_key(update: object) -> int | None:
-    """The chat an update belongs to (its lock's key); None for updates of no chat."""
-    return _chat_key(update)
-
-
-def _chat_key(update: object) -> int | None:
+    """The chat an update belongs to (its queue's key); None for updates of no chat."""
     if not isinstance(update, Update):
         return None
     if update.effective_chat is not None:

@@ -1,6 +1,6 @@
 """python-telegram-bot's HTTP requests over the lean Bot API client (bot/http_post.py) where it can carry them.
 
-The web server's answers to Telegram updates go out through PTB (`Bot._post`); with PTB's `HTTPXRequest`, httpx and
+The answers to Telegram updates (`run` and `serve`) go out through PTB (`Bot.do_api_request`); with PTB's `HTTPXRequest`, httpx and
 httpcore were the largest cost of `serve` under load (a third of its CPU in the webhook benchmark). `LeanRequest`
 sends the plain JSON calls (sendMessage, editMessageText, answerCallbackQuery, ...) as one write each on a pooled
 keep-alive connection and gives PTB the status and body, so its error handling (RetryAfter, Forbidden, ...) is
