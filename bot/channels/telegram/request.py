@@ -1,7 +1,8 @@
 """python-telegram-bot's HTTP requests over the lean Bot API client (bot/http_post.py) where it can carry them.
 
-The answers to Telegram updates (`run` and `serve`) go out through PTB (`Bot.do_api_request`); with PTB's `HTTPXRequest`, httpx and
-httpcore were the largest cost of `serve` under load (a third of its CPU in the webhook benchmark). `LeanRequest`
+The answers to Telegram updates (`run` and `serve`) and `run`'s long polling go out through PTB; with PTB's
+`HTTPXRequest`, httpx and httpcore were the largest cost of `serve` under load (a third of its CPU in the webhook
+benchmark) and ~90 % of `run`'s (its pool of 256 connections scanned on every request). `LeanRequest`
 sends the plain JSON calls (sendMessage, editMessageText, answerCallbackQuery, ...) as one write each on a pooled
 keep-alive connection and gives PTB the status and body, so its error handling (RetryAfter, Forbidden, ...) is
 unchanged. Uploads (multipart), GETs and anything behind a proxy go through `fallback`, an `HTTPXRequest`.
