@@ -315,3 +315,25 @@ def _decode(key: str, value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+async def serve(tokens: list[str]) -> None:
+    """Serve `tokens` until SIGTERM/SIGINT; prints the port first (a server process of its own for benchmarks)."""
+    import signal
+
+    api = await LeanBotApi.start()
+    for token in tokens:
+        api.bot(token)
+    print(api.port, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await api.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(serve(sys.argv[1:]))

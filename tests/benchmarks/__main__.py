@@ -33,6 +33,8 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
 MORE: dict[str, tuple[str, str, str]] = {
     "postgres-scale": ("tests.benchmarks.postgres_scale", "main", "3 serve + 3 senders on PostgreSQL (needs a server)"),
     "sender": ("tests.benchmarks.sender_load", "main", "the sender alone: rate | kill | memory (see its --help)"),
+    "http-clients": ("tests.benchmarks.http_clients", "main",
+                     "bot/http_post.py vs aiohttp vs httpx: CPU per Bot API call (needs the bench extra)"),
 }
 
 

@@ -50,7 +50,8 @@ CPU_TARGET = 2.0  # the bot's CPU per update at most 2 x the PTB echo bot's
 RATE_TARGET = 0.6  # the bot's updates/s at least 0.6 x the PTB echo bot's
 START_TIMEOUT = 60.0
 SETTLE = 0.5  # seconds after the warm-up, before the burst
-TOKENS = {"ptb-echo": "1001:BENCH-ptb-echo", "aiogram-echo": "1002:BENCH-aiogram-echo", "bot": "1003:BENCH-run"}
+TOKENS = {"ptb-echo": "1001:BENCH-ptb-echo", "aiogram-echo": "1002:BENCH-aiogram-echo", "bot": "1003:BENCH-run",
+          "bot-aiohttp": "1005:BENCH-run-aiohttp"}
 
 
 @dataclass
@@ -145,13 +146,14 @@ class Bench:
 
     def start(self, name: str, round_: int) -> asyncio.subprocess.Process | Any:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        if name == "bot":
+        if name.startswith("bot"):
             database = self.folder / f"round{round_}.sqlite3"
             shutil.copy(self.template, database)
             env |= {"DATABASE_PATH": str(database), "NIK_PEPPER": DEMO_PEPPER, "LOG_LEVEL": "WARNING",
                     "TELEGRAM_BOT_TOKEN": TOKENS[name], "TELEGRAM_API_URL": self.fake_url}
             profile = os.environ.get("BENCH_PROFILE", "").split()
-            command = [sys.executable, *profile, "-m", "bot", "run"]
+            run = ["-m", "tests.benchmarks.aiohttp_run"] if name == "bot-aiohttp" else ["-m", "bot", "run"]
+            command = [sys.executable, *profile, *run]
         else:
             command = [sys.executable, "-m", "tests.benchmarks.echo_bots", name.split("-")[0], self.api_root,
                        TOKENS[name]]
@@ -174,7 +176,7 @@ class Bench:
     async def _measure(self, name: str, state: BotState, pid: int) -> Result:
         count = self.args.chats
         people, warm = self.people[:count], self.people[count]
-        is_bot = name == "bot"
+        is_bot = name.startswith("bot")
         chats = {FIRST_CHAT + i: p for i, p in enumerate(people)}
         checks = {chat: bot_checks() if is_bot else echo_checks(p) for chat, p in chats.items()}
         # Warm-up: one journey of its own (update ids before the burst's), answered in full, before the clock starts.
@@ -224,7 +226,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     header(f"polling: `python -m bot run` vs echo bots, {args.chats:,} chats x {len(STEPS)} updates at once,"
            f" {args.rounds} rounds, fake Bot API: {args.fake}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    names = [n for n in ("ptb-echo", "aiogram-echo", "bot") if n in args.bots]
+    names = [n for n in TOKENS if n in args.bots]
     results: dict[str, list[Result]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="prakerja-polling-") as folder:
         if args.fake == "lean":
@@ -285,6 +287,11 @@ def report(results: dict[str, list[Result]]) -> dict[str, float]:
             print(f"bot / aiogram echo, updates/s: best-of-rounds {goal:.2f} (per round {per_round[0]:.2f}-"
                   f"{per_round[-1]:.2f}); goal >= 1.0: {verdict(goal >= 1.0)}")
             figures["aiogram_ratio"] = goal
+    if "bot" in best and "bot-aiohttp" in best:
+        per_round = sorted(a.cpu_ms / b.cpu_ms for a, b in zip(results["bot-aiohttp"], results["bot"], strict=True))
+        print(f"`run` with aiohttp / with bot/http_post.py, CPU per update: best-of-rounds"
+              f" {min(r.cpu_ms for r in results['bot-aiohttp']) / min(r.cpu_ms for r in results['bot']):.2f}"
+              f" (per round {per_round[0]:.2f}-{per_round[-1]:.2f})")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return figures
 
@@ -339,7 +346,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chats", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fake", choices=("lean", "starlette"), default="lean")
-    parser.add_argument("--bots", default="ptb-echo,aiogram-echo,bot", help="which of them to run, comma-separated")
+    parser.add_argument("--bots", default="ptb-echo,aiogram-echo,bot",
+                        help="which of them to run, comma-separated; `bot-aiohttp`: `run` with aiohttp's client in"
+                             " place of bot/http_post.py (tests/benchmarks/aiohttp_run.py)")
     parser.add_argument("--py-spy", metavar="PREFIX", help="profile the burst with py-spy into PREFIX.NAME.txt")
     parser.add_argument("--py-spy-bots", default="bot", help="which bots --py-spy profiles, comma-separated")
     parser.add_argument("--deadline", type=float, default=120.0, help="seconds a burst may take at most")
