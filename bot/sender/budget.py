@@ -1,5 +1,9 @@
 """The rate budget shared by several sender processes (PostgreSQL), with the interface of `TokenBucket`.
 
+Answers debit this process's budget of the bot (bot/pacing.py `send_budget`), which `SharedBucket` takes first
+too; they do not debit the shared row: the storage interface (`RateBudget`) has no call that takes a token whatever
+the balance (see docs/design-notes.md, note 13).
+
 One sender paces itself with its in-memory `TokenBucket`. With several senders (on one machine or many) each
 bucket would allow the full rate and together they would exceed the platform's limit, so on PostgreSQL the
 tokens come from one bucket row per channel (`storage.budget`, see storage/postgres/coordination.py) with the
@@ -15,7 +19,7 @@ import logging
 import math
 import time
 
-from bot.sender.pacing import TokenBucket
+from bot.pacing import TokenBucket, send_budget
 from bot.sender.transport import Transport
 from storage import Storage, StorageError
 from storage.interface import RateBudget
@@ -31,25 +35,39 @@ SHARED_BURST = 0.05 / 1.05  # of the cap: the tokens the shared bucket holds at 
 
 
 class SharedBucket:
-    def __init__(self, budget: RateBudget, channel: str, rate: float, guard: float = SHARED_GUARD) -> None:
+    """`local`: this process's send budget of the same bot (bot/pacing.py `send_budget`), which its answers take
+    first: a token of the shared row is used only with one of `local`'s."""
+
+    def __init__(self, budget: RateBudget, channel: str, rate: float, guard: float = SHARED_GUARD,
+                 local: TokenBucket | None = None) -> None:
         self.budget = budget
         self.channel = channel
         self.rate = rate
         self.refill = rate / (1 + guard)
         self.capacity = float(max(1, math.floor(rate * SHARED_BURST)))
-        self.paused_until = 0.0
+        self._paused_until = 0.0
+        self.local = local
         self._writes: set[asyncio.Task[None]] = set()
+
+    @property
+    def paused_until(self) -> float:
+        return max(self._paused_until, self.local.paused_until if self.local is not None else 0.0)
 
     async def acquire(self, most: int, stop: asyncio.Event) -> int:
         """Wait for at least one token of the shared budget (or `stop`) and take up to `most`; 0 when stopped."""
         while not stop.is_set():
             wait = self.paused_until - time.monotonic()
             if wait <= 0:
+                wanted = most if self.local is None else await self.local.acquire(most, stop)
+                if not wanted:
+                    return 0
                 try:
-                    taken, wait = await self.budget.take(self.channel, most, self.refill, self.capacity)
+                    taken, wait = await self.budget.take(self.channel, wanted, self.refill, self.capacity)
                 except StorageError as exc:
                     log.warning("shared rate budget unreachable (%s): waiting", exc)
                     taken, wait = 0, MAX_WAIT
+                if self.local is not None:
+                    self.local.give_back(wanted - taken)
                 if taken:
                     return taken
             with contextlib.suppress(TimeoutError):
@@ -61,10 +79,14 @@ class SharedBucket:
         """Tokens taken but not used go back to the shared bucket (written in the background)."""
         if n > 0:
             self._write(self.budget.give_back(self.channel, n, self.capacity))
+            if self.local is not None:
+                self.local.give_back(n)
 
     def pause(self, seconds: float) -> None:
         """Every sender of this channel waits `seconds` (a 429's retry_after); this one from now on."""
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        if self.local is not None:
+            self.local.pause(seconds)
         self._write(self.budget.pause(self.channel, seconds))
 
     def _write(self, write: object) -> None:
@@ -80,7 +102,11 @@ class SharedBucket:
 
 
 def bucket_for(storage: Storage, transport: Transport) -> TokenBucket | SharedBucket:
-    """The shared budget when the storage has one (PostgreSQL) and the transport leaves pacing to the sender."""
+    """The lane's budget. A transport with a `budget_key` (Telegram: its bot token) paces with that bot's one send
+    budget in this process, which answers take first (bot/pacing.py `send_budget`). On PostgreSQL (when the
+    transport leaves pacing to the sender) the senders of every process also share a row of the database."""
+    key = getattr(transport, "budget_key", None)
+    local = send_budget(key, transport.rate) if key and transport.rate is not None else None
     if storage.budget is not None and transport.rate is not None:
-        return SharedBucket(storage.budget, transport.channel.value, transport.rate)
-    return TokenBucket(transport.rate)
+        return SharedBucket(storage.budget, transport.channel.value, transport.rate, local=local)
+    return local or TokenBucket(transport.rate)

@@ -1,7 +1,8 @@
 """The Telegram transport of the sender, and downloads of files users sent (admin CSV uploads).
 
-Its own `Bot` (own connection pool, no AIORateLimiter) at `TELEGRAM_API_URL`: a flood wait here pauses the
-broadcast path only; the channel's Application keeps answering applicants.
+Its own `Bot` (own connections) at `TELEGRAM_API_URL`. Its pace is the bot's one send budget in this process
+(`budget_key`: bot/pacing.py `send_budget`), which the answers to applicants take first: Telegram counts both. A
+flood wait here pauses the broadcast path only; answers keep going.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class TelegramTransport:
     def __init__(self, token: str, api_url: str, *, rate: float, concurrency: int,
                  timeout: float = SEND_TIMEOUT, lean: bool = True) -> None:
         self.rate: float | None = rate
+        self.budget_key = token  # the bot's send budget, shared with its answers (bot/sender/budget.py bucket_for)
         request: BaseRequest = HTTPXRequest(connection_pool_size=concurrency + 2, connect_timeout=timeout,
                                             read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
         if lean:  # JSON calls over bot/http_post.py (httpx: ~1.7 ms CPU a request); PTB's error mapping unchanged

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.logs import mask_text
+from bot.pacing import ChatSpacing, TokenBucket
 from bot.sender.budget import SharedBucket, bucket_for
-from bot.sender.pacing import ChatSpacing, TokenBucket
 from bot.sender.transport import Outcome, OutcomeKind, Recipient, Transport
 from handlers.admin import outbox_reply, staff_commands
 from handlers.api import Event

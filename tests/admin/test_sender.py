@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from telegram.ext import Application
 
 from bot.app import App
+from bot.pacing import PACING_CREDIT, PACING_GUARD, TokenBucket
 from bot.sender import Sender
-from bot.sender.pacing import PACING_CREDIT, PACING_GUARD, TokenBucket
 from bot.sender.worker import MAX_BATCH
 from handlers.roles import Channel
 from storage import Progress
@@ -173,9 +173,9 @@ async def test_rate_and_per_chat_spacing_measured_at_the_server(
 def test_token_bucket_never_allows_more_than_the_rate_in_a_second() -> None:
     now = [0.0]
     for rate in (1, 30, 1000):
+        now[0] = 0.0  # before the bucket is made: its clock never goes back
         bucket = TokenBucket(rate, clock=lambda: now[0])
         starts: list[float] = []
-        now[0] = 0.0
         while now[0] < 5:
             starts += [now[0]] * bucket.take(10_000)
             now[0] += 0.0007

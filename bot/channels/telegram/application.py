@@ -53,7 +53,7 @@ def build_application(app: App, settings: Settings, *,
         .post_init(_post_init)
         .build()
     )
-    application.add_handler(TypeHandler(Update, _Bridge(app, application).handle))
+    application.add_handler(TypeHandler(Update, _Bridge(app, application, settings.telegram_rate).handle))
     application.add_error_handler(_log_error)
     return application
 
@@ -65,9 +65,9 @@ async def _post_init(application: Application) -> None:
 class _Bridge:
     """Update -> Event -> router -> Outgoing -> Telegram."""
 
-    def __init__(self, app: App, application: Application) -> None:
+    def __init__(self, app: App, application: Application, send_rate: float) -> None:
         self.app = app
-        self.delivery = Delivery(application.bot)
+        self.delivery = Delivery(application.bot, send_rate=send_rate)
 
     async def handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

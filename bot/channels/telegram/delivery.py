@@ -24,6 +24,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.channels.telegram.markup import Part, markup_json, parts
 from bot.logs import mask_text
+from bot.pacing import TokenBucket, send_budget
 from handlers.api import Event, EventKind, Outgoing, Reply
 from handlers.digits import parse_int
 from handlers.roles import Channel
@@ -38,6 +39,10 @@ warnings.filterwarnings("ignore", message=RAW_CALL_ADVICE, category=PTBUserWarni
 
 MAX_RETRY_WAIT = 30.0  # seconds: a longer flood wait drops the answer rather than hold the chat
 NETWORK_RETRY_WAIT = 0.5  # seconds before the one retry after a 5xx or a dropped connection
+DEFAULT_SEND_RATE = 30.0  # Telegram: about 30 messages a second per bot, all chats together (TELEGRAM_RATE)
+# Seconds a message waits at most for its token of the bot's send budget (bot/pacing.py): unnoticed by a user;
+# past that it goes at once and Telegram decides (a 429 is waited out and pauses the broadcast).
+ANSWER_MAX_WAIT = 0.5
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -47,14 +52,24 @@ def retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+async def debit(budget: TokenBucket) -> None:
+    """Take a message's token of the bot's send budget ahead of the broadcast, waiting for it at most
+    ANSWER_MAX_WAIT."""
+    wait = budget.reserve(ANSWER_MAX_WAIT)
+    if wait:
+        await asyncio.sleep(wait)
+
+
 async def guarded(what: str, chat_id: int | str, call: Callable[[], Awaitable[T]], *, retry: bool = True,
-                  raise_bad_request: bool = False) -> T | None:
-    """Run one Bot API call; on failure log (masked) and return None."""
+                  raise_bad_request: bool = False, budget: TokenBucket | None = None) -> T | None:
+    """Run one Bot API call; on failure log (masked) and return None. A flood wait pauses `budget`'s broadcast."""
     for attempt in (1, 2):
         try:
             return await call()
         except RetryAfter as exc:
             wait = retry_seconds(exc)
+            if budget is not None:
+                budget.pause(wait)
             if not retry or attempt == 2 or wait > MAX_RETRY_WAIT:
                 log.warning("%s to chat %s dropped: flood control, retry after %ss", what, chat_id, wait)
                 return None
@@ -104,8 +119,14 @@ async def send_text(bot: Bot, chat_id: int, part: Part, thread: int | None = Non
 
 
 class Delivery:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, send_rate: float = DEFAULT_SEND_RATE) -> None:
         self.bot = bot
+        self.send_rate = send_rate
+
+    @property
+    def budget(self) -> TokenBucket:
+        """The bot's one send budget in this process, which the outbox sender's broadcasts share (answers first)."""
+        return send_budget(self.bot.token, self.send_rate)
 
     async def deliver(self, update: Update, event: Event, outgoing: Outgoing) -> None:
         chat_id = int(event.chat_id)
@@ -134,7 +155,10 @@ class Delivery:
 
     async def send(self, chat_id: int, part: Part, *, retry: bool = True, thread: int | None = None) -> int | None:
         """Send one message; its message_id, or None if it was not sent."""
+        budget = self.budget
+
         async def call() -> int:
+            await debit(budget)
             if part.photo:
                 photo = await self.bot.send_photo(chat_id, part.photo, caption=part.text or None,
                                                   parse_mode=ParseMode.HTML, reply_markup=part.markup,
@@ -142,7 +166,7 @@ class Delivery:
                 return photo.message_id
             return await send_text(self.bot, chat_id, part, thread)
 
-        return await guarded("message", chat_id, call, retry=retry)
+        return await guarded("message", chat_id, call, retry=retry, budget=budget)
 
     async def _send_removing_keyboard(self, chat_id: int, part: Part) -> None:
         """Send `part` taking the contact keyboard away; a message has one keyboard, so inline buttons are

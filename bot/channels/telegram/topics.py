@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -27,9 +26,10 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.application import file_url
-from bot.channels.telegram.delivery import retry_seconds
+from bot.channels.telegram.delivery import DEFAULT_SEND_RATE, debit, retry_seconds
 from bot.channels.telegram.markup import split_html
 from bot.logs import mask_text
+from bot.pacing import TokenBucket, send_budget
 from handlers.context import Services
 from handlers.handoff import post_text, ticket_card, topic_name
 from storage import StorageError
@@ -44,6 +44,9 @@ T = TypeVar("T")
 
 GROUP_MESSAGES_PER_MINUTE = 20  # Telegram: a bot sends at most about 20 messages a minute to one group
 WINDOW_S = 60.0
+# Of the minute's messages, this share may go at once (a ticket's card and first messages); the rest are spread
+# evenly (bot/pacing.py: any minute then holds at most the limit).
+BURST_SHARE = 0.2
 BATCH = 5  # tickets claimed at once
 LEASE = timedelta(seconds=120)  # a claimed ticket comes back to any worker after this (its worker died)
 POLL_S = 1.0  # seconds between looks at the queue when nothing woke the worker (other processes queue too)
@@ -72,36 +75,20 @@ class PostRefused(Exception):
     """Telegram refuses this one message for good (e.g. a file id it does not know): it is marked failed."""
 
 
-class SlidingWindow:
-    """At most `limit` sends in any `window` seconds (Telegram counts a group's messages per minute)."""
-
-    def __init__(self, limit: int, window: float = WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self._clock = limit, window, clock
-        self._sent: deque[float] = deque()
-
-    def wait_time(self) -> float:
-        now = self._clock()
-        while self._sent and now - self._sent[0] >= self.window:
-            self._sent.popleft()
-        return 0.0 if len(self._sent) < self.limit else self._sent[0] + self.window - now
-
-    def note(self) -> None:
-        self._sent.append(self._clock())
-
-
 class SupportDesk:
     """A background worker (the web server's `Worker` protocol: start, stop, alive)."""
 
     name = "support_desk"
 
     def __init__(self, services: Services, bot: Bot, chat_id: int, *, per_minute: int = GROUP_MESSAGES_PER_MINUTE,
-                 lease: timedelta = LEASE, poll: float = POLL_S, batch: int = BATCH,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 send_rate: float = DEFAULT_SEND_RATE, lease: timedelta = LEASE, poll: float = POLL_S,
+                 batch: int = BATCH, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.services = services
         self.storage = services.storage
         self.bot = bot
         self.chat_id = chat_id
-        self.window = SlidingWindow(per_minute)
+        self.pace = TokenBucket.window(per_minute, WINDOW_S, burst=max(1, int(per_minute * BURST_SHARE)))
+        self.send_rate = send_rate  # the bot's messages per second, everywhere (TELEGRAM_RATE): one budget
         self.lease, self.poll, self.batch, self.clock = lease, poll, batch, clock
         self.posted = 0  # messages posted (figures for the benchmark)
         self.unavailable_since: float | None = None
@@ -259,8 +246,11 @@ class SupportDesk:
 
     async def _call(self, call: Callable[[], Awaitable[T]], *, counts: bool = True) -> T:
         """One Bot API call at the group's pace; its errors as this module's exceptions."""
-        wait = max(self.window.wait_time() if counts else 0.0, self._paused_until - time.monotonic())
-        if wait > 0:  # the window frees a place then (one sleep: nothing else takes it, this worker posts alone)
+        wait = self._paused_until - time.monotonic()
+        if counts:  # the group's pace, and the bot's one send budget (answers first, like an answer)
+            wait = max(wait, self.pace.reserve() or 0.0)
+            await debit(send_budget(self.bot.token, self.send_rate))
+        if wait > 0:  # one sleep: nothing else takes the place, this worker posts alone
             await asyncio.sleep(wait)
         try:
             result = await call()
@@ -277,9 +267,6 @@ class SupportDesk:
             if any(marker in text for marker in DESK_BROKEN):
                 raise DeskUnavailable(exc.message) from None
             raise PostRefused(mask_text(exc.message)) from None
-        finally:
-            if counts:
-                self.window.note()
         return result
 
 
@@ -291,7 +278,8 @@ def support_desk(app: App, settings: Settings) -> SupportDesk | None:
                            write_timeout=SEND_TIMEOUT_S, pool_timeout=SEND_TIMEOUT_S)
     bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_url,
               base_file_url=file_url(settings.telegram_api_url), request=request)
-    desk = SupportDesk(app.router.services, bot, settings.support_chat_id, per_minute=settings.support_group_per_minute)
+    desk = SupportDesk(app.router.services, bot, settings.support_chat_id, per_minute=settings.support_group_per_minute,
+                       send_rate=settings.telegram_rate)
     app.router.observers.append(desk.wake)
     return desk
 
