@@ -133,9 +133,9 @@ class Router:
     async def _handle(self, event: Event) -> Outgoing:
         if not event.private:
             desk = await self.fallbacks.desk(self, event) if self.fallbacks.desk is not None else None
-            if desk is None:
-                return Outgoing(replies=[self.fallbacks.group(event)])
-            out = desk  # the support group, where the bot is an admin: staff's messages follow the rule too
+            # The support group, where the bot is an admin: staff's messages follow the NIK rule too; so do other
+            # groups' (the channel says there whether the pointer to the private chat goes out at all).
+            out = desk if desk is not None else Outgoing(replies=[self.fallbacks.group(event)])
         else:
             out = await self._private(event)
         # One rule, whatever the step or handler: a message that holds a NIK leaves the chat where the platform

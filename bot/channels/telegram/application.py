@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
@@ -13,6 +15,7 @@ from telegram.request import BaseRequest
 from bot.app import App, open_app
 from bot.channels.telegram.commands import set_commands
 from bot.channels.telegram.delivery import Delivery, guarded
+from bot.channels.telegram.groups import GroupPolicy
 from bot.channels.telegram.processor import DEFAULT_MAX_CONCURRENT_UPDATES, ChatOrderedProcessor
 from bot.channels.telegram.request import ANSWER_CONNECTIONS, POLL_CONNECTIONS, lean_request
 from bot.channels.telegram.updates import to_event
@@ -35,12 +38,13 @@ def file_url(api_url: str) -> str:
 
 def build_application(app: App, settings: Settings, *,
                       max_concurrent_updates: int = DEFAULT_MAX_CONCURRENT_UPDATES,
-                      request: BaseRequest | None = None) -> Application:
+                      request: BaseRequest | None = None, clock: Callable[[], float] = time.monotonic) -> Application:
     """The real PTB Application talking to `settings.telegram_api_url`, every update going through the router.
 
     Answers and long polling go over the lean transport (request.py: keep-alive connections per method, ~50 µs of
     CPU a call where httpx's pool of 256 connections cost ~2 ms); uploads and downloads over httpx.
-    `request` replaces the HTTP client for every Bot API call (the benchmarks answer locally, without HTTP).
+    `request` replaces the HTTP client for every Bot API call (the benchmarks answer locally, without HTTP);
+    `clock` is the groups' hour (groups.py).
     """
     application = (
         ApplicationBuilder()
@@ -53,7 +57,8 @@ def build_application(app: App, settings: Settings, *,
         .post_init(_post_init)
         .build()
     )
-    application.add_handler(TypeHandler(Update, _Bridge(app, application, settings.telegram_rate).handle))
+    groups = GroupPolicy(app.router.services.config.handoff.chat_id, clock)
+    application.add_handler(TypeHandler(Update, _Bridge(app, application, settings.telegram_rate, groups).handle))
     application.add_error_handler(_log_error)
     return application
 
@@ -65,9 +70,10 @@ async def _post_init(application: Application) -> None:
 class _Bridge:
     """Update -> Event -> router -> Outgoing -> Telegram."""
 
-    def __init__(self, app: App, application: Application, send_rate: float) -> None:
+    def __init__(self, app: App, application: Application, send_rate: float, groups: GroupPolicy) -> None:
         self.app = app
         self.delivery = Delivery(application.bot, send_rate=send_rate)
+        self.groups = groups
 
     async def handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -76,7 +82,7 @@ class _Bridge:
         event = to_event(update, context.bot.username)
         if event is None:
             return
-        outgoing = await self.app.router.handle(event)
+        outgoing = self.groups.screen(update, event, await self.app.router.handle(event), context.bot.bot)
         await self.delivery.deliver(update, event, outgoing)
 
 
