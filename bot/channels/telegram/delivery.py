@@ -130,8 +130,16 @@ class Delivery:
 
     async def deliver(self, update: Update, event: Event, outgoing: Outgoing) -> None:
         chat_id = int(event.chat_id)
+        deleting = None  # the message holding a NIK goes while the answer is sent: one round trip less in sequence
         if outgoing.forget_incoming and update.effective_message is not None:
-            await self.delete(chat_id, update.effective_message.message_id)
+            deleting = asyncio.ensure_future(self.delete(chat_id, update.effective_message.message_id))
+        try:
+            await self._answer(update, event, outgoing, chat_id)
+        finally:
+            if deleting is not None:
+                await deleting
+
+    async def _answer(self, update: Update, event: Event, outgoing: Outgoing, chat_id: int) -> None:
         # After a shared contact the "share my number" keyboard goes, unless the answer asks again.
         remove_keyboard = event.kind is EventKind.CONTACT and not any(r.request_contact for r in outgoing.replies)
         edit_target = _button_message(update) if event.kind is EventKind.ACTION else None
