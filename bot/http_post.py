@@ -1,13 +1,20 @@
-"""A lean HTTP/1.1 client for JSON POSTs to one URL: the Bot API sends of the sender and the web server (through
-bot/channels/telegram/request.py) and the WhatsApp Cloud API sends (bot/channels/whatsapp/client.py).
+"""A lean HTTP/1.1 client for JSON POSTs to one URL: the Bot API calls of the answers and long polling (`run`,
+`serve`) and of the sender (through bot/channels/telegram/request.py), and the WhatsApp Cloud API sends
+(bot/channels/whatsapp/client.py).
 
-Why not the transport's python-telegram-bot `Bot` (httpx) for these: measured on the benchmark machine, httpx and
-httpcore take ~1.7 ms of CPU per request with 16 pooled connections (httpcore looks at every pooled connection, with
-a poll() system call each, on every request and every response), and PTB's request building and `Message` parsing
-~0.4 ms more: one core sent ~400 messages/s. This client keeps up to `size` keep-alive connections, writes one
-pre-serialised JSON body and returns the status and the body of the answer, ~50 µs of CPU per request. It speaks only
-what the Bot API needs: POST, answers with Content-Length, chunked or until close, keep-alive, TLS with httpx's
-certificate store. getMe, menus, photos, downloads and anything behind a proxy stay with PTB.
+Why a client of our own, measured on the benchmark machine (2 shared cores; issue 16 asked for the comparison):
+- per request, `python -m tests.benchmarks http-clients` (sendMessage calls, 16 at a time, the server in a process
+  of its own, this client's CPU): this client 0.024-0.045 ms, aiohttp 3.14 (its C parser) 0.078-0.16 ms, 3.2-3.6 x
+  more, httpx 1.1-2.0 ms (httpcore polls every pooled connection, with a system call each, on every request and
+  every response), 44-53 x more;
+- end to end, `python -m tests.benchmarks polling --bots bot,bot-aiohttp` (the real `run`, 300 chats x 5 updates at
+  once, the same LeanRequest over aiohttp): CPU per update 0.64 ms with this client, 1.02 ms with aiohttp (per round
+  1.14-1.90 x); with httpx (before issue 15) 8.3 ms.
+So it stays, while it wins this clearly. It keeps up to `size` keep-alive connections, writes one pre-serialised JSON
+body and returns the status and the body of the answer. It speaks only what the Bot API needs: POST, answers with
+Content-Length, chunked or until close, keep-alive, TLS with httpx's certificate store (tests/admin/
+test_sender_transport.py holds it to httpx's handling of 13 kinds of answer). getMe, menus, photos, downloads and
+anything behind a proxy stay with PTB's httpx.
 
 Errors: `TimeoutError` (no answer in `timeout`, the request may have been handled), `ConnectionError` /
 `OSError` (refused, reset, closed before an answer) and `HttpError` (an answer that is not HTTP).
