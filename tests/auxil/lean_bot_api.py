@@ -104,12 +104,14 @@ class LeanBotApi:
             self._server = None
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/bot"
+    def api_root(self) -> str:
+        """Where the bot API lives (aiogram's `TelegramAPIServer.from_base`)."""
+        return f"http://127.0.0.1:{self.port}"
 
     @property
-    def api_root(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def base_url(self) -> str:
+        """python-telegram-bot's `base_url` (the token is appended)."""
+        return f"{self.api_root}/bot"
 
     def bot(self, token: str, username: str = "BenchBot") -> BotState:
         state = self.bots.get(token)
