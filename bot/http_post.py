@@ -4,12 +4,12 @@
 
 Why a client of our own, measured on the benchmark machine (2 shared cores; issue 16 asked for the comparison):
 - per request, `python -m tests.benchmarks http-clients` (sendMessage calls, 16 at a time, the server in a process
-  of its own, this client's CPU): this client 0.024-0.045 ms, aiohttp 3.14 (its C parser) 0.078-0.16 ms, 3.2-3.6 x
-  more, httpx 1.1-2.0 ms (httpcore polls every pooled connection, with a system call each, on every request and
-  every response), 44-53 x more;
+  of its own, this client's CPU; three runs, load 1.6-3.1): this client 0.024-0.045 ms, aiohttp 3.14 (its C
+  parser) 0.078-0.16 ms, 2.0-3.6 x more, httpx 1.1-2.0 ms (httpcore polls every pooled connection, with a system
+  call each, on every request and every response), 33-53 x more;
 - end to end, `python -m tests.benchmarks polling --bots bot,bot-aiohttp` (the real `run`, 300 chats x 5 updates at
-  once, the same LeanRequest over aiohttp): CPU per update 0.64 ms with this client, 1.02 ms with aiohttp (per round
-  1.14-1.90 x); with httpx (before issue 15) 8.3 ms.
+  once, the same LeanRequest over aiohttp; two runs of 5 rounds): CPU per update 0.64-0.73 ms with this client,
+  0.97-1.02 ms with aiohttp, 1.33-1.59 x (per round 1.14-1.90 x); with httpx (before issue 15) 8.3-8.5 ms.
 So it stays, while it wins this clearly. It keeps up to `size` keep-alive connections, writes one pre-serialised JSON
 body and returns the status and the body of the answer. It speaks only what the Bot API needs: POST, answers with
 Content-Length, chunked or until close, keep-alive, TLS with httpx's certificate store (tests/admin/
