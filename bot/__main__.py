@@ -1,38 +1,87 @@
-"""Command line: `python -m bot chat --demo | run | import FILE.csv | demo-data FILE.csv | import-catalogue`."""
+"""Command line: `python -m bot COMMAND` (`python -m bot --help` lists them, `python -m bot COMMAND --help` says
+what each needs).
+
+Every failure an operator can cause (a missing or malformed setting, no database yet, Telegram unreachable or the
+token refused, a file that cannot be read) ends the command with one line on stderr and a non-zero exit code:
+2 for settings, 3 for the database, 1 for anything else. Never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
+from typing import NoReturn
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from handlers.understanding import DataError
 from storage import StorageError
 
+EXIT_FAILED, EXIT_SETTINGS, EXIT_DATABASE, EXIT_INTERRUPTED = 1, 2, 3, 130
+DATABASE = "DATABASE_PATH (SQLite) or DATABASE_URL (PostgreSQL)"
+# What each command reads from the environment / `.env` (shown by its --help; README.md explains each setting).
+NEEDS = {
+    "chat": f"settings: NIK_PEPPER, {DATABASE}, an existing database. With --demo: none (generated data in a"
+            " temporary folder, removed at the end)",
+    "run": f"settings: TELEGRAM_BOT_TOKEN, NIK_PEPPER, {DATABASE} (created if missing); optional: ADMIN_IDS,"
+           " SUPPORT_IDS, SUPPORT_CHAT_ID, TELEGRAM_RATE, LOG_LEVEL",
+    "serve": f"settings: NIK_PEPPER, {DATABASE}, and TELEGRAM_BOT_TOKEN with PUBLIC_URL and/or WHATSAPP_TOKEN,"
+             " WHATSAPP_PHONE_ID, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN; optional: HOST, PORT,"
+             " TELEGRAM_WEBHOOK_SECRET, SUPPORT_CHAT_ID",
+    "sender": f"settings: NIK_PEPPER, {DATABASE}; TELEGRAM_BOT_TOKEN and/or the WHATSAPP_* settings for the"
+              " channels it delivers to; TELEGRAM_RATE, SENDER_CONCURRENCY, SENDER_LEASE_SECONDS",
+    "import": f"settings: NIK_PEPPER, {DATABASE} (created if missing). `python -m bot admin import` is the same"
+              " command",
+    "demo-data": "settings: none",
+    "import-catalogue": f"settings: {DATABASE} (created if missing)",
+    "backup": "settings: DATABASE_PATH, an existing SQLite database (PostgreSQL: pg_dump, see docs/deploy.md)",
+    "restore": "settings: DATABASE_PATH (must not exist yet: the restored copy becomes the database)",
+    "whoami": "settings: TELEGRAM_BOT_TOKEN (no database, no NIK_PEPPER)",
+    "admin": f"settings: {DATABASE}, an existing database; `admin import` also NIK_PEPPER",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (its usage block is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_SETTINGS, f"error: {message} (see: {self.prog} --help)\n")
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Asisten Prakerja")
-    sub = parser.add_subparsers(dest="command", required=True)
-    chat = sub.add_parser("chat", help="chat with the bot in the terminal")
+    parser = _Parser(prog="python -m bot", description="Asisten Prakerja",
+                     epilog="Settings come from the environment or a .env file in the current folder (.env.example"
+                            " lists them; an empty value means not set).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, epilog=NEEDS[name])
+
+    chat = command("chat", "chat with the bot in the terminal")
     chat.add_argument("--demo", action="store_true", help="on generated demo data in a temporary database")
-    sub.add_parser("run", help="Telegram long polling")
-    sub.add_parser("serve", help="web server: Telegram and WhatsApp webhooks, /healthz, /metrics")
-    imp = sub.add_parser("import", help="import registry records (CSV), all or nothing")
+    command("run", "Telegram long polling, with the outbox sender and the support desk")
+    command("serve", "web server: Telegram and WhatsApp webhooks, /healthz, /metrics, with the sender")
+    command("sender", "the outbox sender alone: delivers results, broadcasts and notices")
+    imp = command("import", "import registry records (CSV), all or nothing")
     imp.add_argument("file", type=Path)
-    demo = sub.add_parser("demo-data", help="write a synthetic import file")
+    demo = command("demo-data", "write a synthetic import file")
     demo.add_argument("file", type=Path)
     demo.add_argument("--accounts", type=int, default=1000)
     demo.add_argument("--seed", type=int, default=2021)
-    sub.add_parser("sender", help="the outbox sender alone: delivers results, broadcasts and notices")
-    from bot.admin import add_parser as add_admin_parser
-
-    add_admin_parser(sub)
-    cat = sub.add_parser("import-catalogue", help="replace the training catalogue")
+    cat = command("import-catalogue", "replace the training catalogue, all or nothing")
     cat.add_argument("trainings", type=Path, help="trainings CSV: id,platform,title,category,price,hours,url")
     cat.add_argument("--platforms", type=Path, default=None, help="platforms JSON (default: the shipped one)")
+    backup = command("backup", "copy the SQLite database while the bot runs (SQLite's online backup)")
+    backup.add_argument("dest", type=Path, help="a file, or a folder (a dated file is made in it)")
+    restore = command("restore", "put a backup in place as the database (the bot stopped)")
+    restore.add_argument("source", type=Path, help="a file written by `python -m bot backup`")
+    whoami = command("whoami", "answer everyone who writes to the bot with their Telegram ids (for ADMIN_IDS,"
+                               " SUPPORT_IDS, SUPPORT_CHAT_ID)")
+    whoami.add_argument("--once", action="store_true", help="stop after the first answer")
+    from bot.admin import add_parser as add_admin_parser
+
+    add_admin_parser(sub, NEEDS["admin"])
     return parser
 
 
@@ -41,30 +90,73 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), EXIT_SETTINGS)
     from bot.logs import setup_logging
 
     setup_logging(settings.log_level if args.command != "chat" else "WARNING")
     try:
         return asyncio.run(_run(args, settings))
     except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), EXIT_SETTINGS)
     except StorageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+        return _fail(str(exc), EXIT_DATABASE)
     except DataError as exc:  # a replaced file in handlers/understanding/data/: every problem with its line
         print(f"error: the free-text data files cannot be used:\n{exc}", file=sys.stderr)
-        return 2
+        return EXIT_SETTINGS
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        failure = _known_failure(exc, settings)
+        if failure is None:
+            raise
+        return _fail(*failure)
 
 
-async def _run(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _known_failure(exc: Exception, settings: Settings) -> tuple[str, int] | None:
+    """One line for a failure outside our code: Telegram unreachable or refusing, a file or port the OS refuses."""
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from bot.backup import BackupError
+    from bot.logs import mask_text
+
+    if isinstance(exc, BackupError):
+        return str(exc), EXIT_FAILED
+    token = settings.telegram_bot_token or ""
+    if isinstance(exc, InvalidToken):  # its message holds the token: not shown
+        return "Telegram refused TELEGRAM_BOT_TOKEN: check the token from @BotFather", EXIT_SETTINGS
+    if isinstance(exc, TelegramError):
+        reason = mask_text(exc.message.replace(token, "<token>") if token else exc.message)
+        if isinstance(exc, NetworkError):
+            return f"cannot reach the Telegram Bot API at {settings.telegram_api_url}: {reason}", EXIT_FAILED
+        return f"the Telegram Bot API refused a start-up call: {reason}", EXIT_FAILED
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}", EXIT_FAILED
+    return None
+
+
+def require_database(settings: Settings) -> None:
+    """Commands that read an existing database refuse, instead of creating an empty one where they were started."""
+    if settings.database_url is None and not settings.database_path.exists():
+        raise SettingsError(f"no database at {settings.database_path} (DATABASE_PATH): start the bot or run"
+                            " `python -m bot import FILE.csv` first, or point DATABASE_PATH at it")
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
         case "chat":
-            return await _chat(settings, demo=args.demo)
+            if args.demo:
+                from bot.demo_chat import run_demo
+
+                return await run_demo(settings)
+            settings.require_pepper()
+            require_database(settings)
+            return await _chat(settings)
         case "run":
             from bot.channels.telegram import run_polling
 
@@ -84,51 +176,40 @@ async def _run(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
         case "admin":
             from bot.admin import run as admin_run
 
+            if args.admin_command != "import":
+                require_database(settings)
             return await admin_run(args, settings)
         case "demo-data":
             from bot.importer import write_demo_file
 
             return write_demo_file(args.file, args.accounts, args.seed)
         case "import-catalogue":
-            from bot import catalogue
-            from storage import open_storage
+            from bot.catalogue import run_import_catalogue
 
-            storage = await open_storage(settings.database_target, pool_size=settings.database_pool_size)
-            try:
-                texts = catalogue.read_files(args.platforms, args.trainings)
-                platforms, trainings = await catalogue.load(storage, *texts)
-            except (catalogue.CatalogueError, OSError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 1
-            finally:
-                await storage.close()
-            print(f"catalogue: {platforms} platforms, {trainings} trainings")
-            return 0
-    return 2
+            return await run_import_catalogue(settings, args.trainings, args.platforms)
+        case "backup":
+            from bot.backup import run_backup
+
+            require_database(settings)
+            return run_backup(settings, args.dest)
+        case "restore":
+            from bot.backup import run_restore
+
+            return run_restore(settings, args.source)
+        case "whoami":
+            from bot.whoami import run_whoami
+
+            return await run_whoami(settings, once=args.once)
+    return EXIT_SETTINGS
 
 
-async def _chat(settings, demo: bool) -> int:  # type: ignore[no-untyped-def]
-    from bot.app import load_demo, open_app
+async def _chat(settings: Settings) -> int:
+    from bot.app import open_app
     from bot.channels.console import ConsoleChannel
-    from bot.demo import DEMO_PEPPER, applicants, showcase
 
-    if not demo:
-        app = await open_app(settings)
-        channel = ConsoleChannel(app.router, own_phone=None)
-    else:
-        folder = tempfile.mkdtemp(prefix="prakerja-demo-")
-        app = await open_app(settings, pepper=DEMO_PEPPER, database=Path(folder) / "demo.sqlite3")
-        people = showcase()
-        await load_demo(app.storage, DEMO_PEPPER, [*people, *applicants(200)])
-        print("Asisten Prakerja: demo di terminal (data buatan, tanpa token, tanpa jaringan)")
-        print("Pemohon demo (ketik /kontak untuk membagikan nomor yang pertama, /kontak NOMOR untuk yang lain):")
-        for p in people:
-            result = {"lolos": "Lolos", "tidak_lolos": "Tidak Lolos"}.get(p.result or "", "belum diumumkan")
-            print(f"  {p.name:16} HP {p.phone}  NIK {p.nik}  gelombang {p.wave}: {result}")
-        print("Tombol bernomor: ketik angkanya atau labelnya. /keluar untuk selesai.\n")
-        channel = ConsoleChannel(app.router, own_phone=people[0].phone)
+    app = await open_app(settings)
     try:
-        await channel.run(sys.stdin)
+        await ConsoleChannel(app.router, own_phone=None).run(sys.stdin)
     finally:
         await app.close()
     return 0

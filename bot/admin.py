@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.channels.console import to_plain
-from bot.importer import ImportRejected, import_lines, run_import, upload_lines
+from bot.importer import MAX_WAVE, WAVE_BAD, ImportRejected, import_lines, run_import, upload_lines
 from bot.settings import Settings
-from handlers.admin import RECENT_STATUS, STATUS_LIMIT, ImportReport, describe_audience, parse_wib, status_text
+from handlers.admin import (
+    RECENT_STATUS,
+    STATUS_LIMIT,
+    ImportReport,
+    describe_audience,
+    parse_wib,
+    status_text,
+    time_example,
+)
+from handlers.digits import is_digits
 from handlers.i18n import Translator, translator
 from handlers.router import escape
 from storage import Storage, open_storage
-from storage.models import Audience, BroadcastKind, GuideGap, WaveResult
+from storage.models import Audience, BroadcastKind, GuideGap, Wave, WaveResult
 
 CLI_ACTOR = "cli"
 GAPS = {"video": GuideGap.VIDEO, "platforms": GuideGap.PLATFORMS, "training": GuideGap.TRAINING}
@@ -39,16 +49,25 @@ class UploadImporter:
         return ImportReport(counts)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    admin = sub.add_parser("admin", help="admin actions for scripts: import, waves, publish, broadcast, status")
-    actions = admin.add_subparsers(dest="admin_command", required=True)
-    imp = actions.add_parser("import", help="import registry records (CSV), all or nothing")
+def add_parser(sub: argparse._SubParsersAction, needs: str) -> None:  # type: ignore[type-arg]
+    """`python -m bot admin ...`; `needs` names the settings (shown by every --help)."""
+    text = "admin actions for scripts: import, waves, schedule, publish, broadcast, status"
+    admin = sub.add_parser("admin", help=text, description=text, epilog=needs)
+    actions = admin.add_subparsers(dest="admin_command", required=True, parser_class=type(admin))
+
+    def action(name: str, text: str) -> argparse.ArgumentParser:
+        return actions.add_parser(name, help=text, description=text, epilog=needs)
+
+    imp = action("import", "the same as `python -m bot import FILE.csv` (an alias)")
     imp.add_argument("file", type=Path)
-    actions.add_parser("waves", help="list waves with their counts")
-    publish = actions.add_parser("publish", help="publish a wave's results: each linked chat gets its own")
+    action("waves", "list waves: accounts, results, linked chats, announcement")
+    schedule = action("schedule", "set when a wave's results are announced (shown to applicants who ask)")
+    schedule.add_argument("wave", type=int)
+    schedule.add_argument("at", help="the time in WIB, e.g. '25-09-2021 17:00'")
+    publish = action("publish", "publish a wave's results: each linked chat gets its own")
     publish.add_argument("wave", type=int)
     publish.add_argument("--yes", action="store_true", help="publish (without it: only show what would be sent)")
-    cast = actions.add_parser("broadcast", help="queue a broadcast")
+    cast = action("broadcast", "queue a broadcast")
     cast.add_argument("text")
     cast.add_argument("--wave", type=int)
     cast.add_argument("--result", choices=[r.value for r in WaveResult])
@@ -57,7 +76,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     cast.add_argument("--unlinked", action="store_true", help="unlinked chats too")
     cast.add_argument("--at", help="send at this time (WIB), e.g. '25-09-2021 17:00'")
     cast.add_argument("--yes", action="store_true", help="queue it (without it: only show the recipient count)")
-    actions.add_parser("status", help="progress of running and recent broadcasts")
+    action("status", "progress of running and recent broadcasts")
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,6 +88,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         match args.admin_command:
             case "waves":
                 return await _waves(storage, t)
+            case "schedule":
+                return await _schedule(storage, t, args.wave, args.at)
             case "publish":
                 return await _publish(storage, t, args.wave, args.yes)
             case "broadcast":
@@ -89,16 +110,55 @@ def _fail(text: str) -> int:
     return 1
 
 
+def wave_state(t: Translator, wave: Wave) -> str:
+    return (t.gettext("diumumkan {time}").format(time=t.time(wave.published_at)) if wave.published_at else
+            t.gettext("jadwal {time}").format(time=t.time(wave.announce_at)) if wave.announce_at else
+            t.gettext("belum dijadwalkan"))
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """Columns aligned under a header: numbers to the right, text to the left."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    numeric = [all(is_digits(r[i]) for r in cells) and bool(cells) for i in range(len(header))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True))
+
+    return [line(header).rstrip()] + [line(r).rstrip() for r in cells]
+
+
 async def _waves(storage: Storage, t: Translator) -> int:
     summaries = await storage.staff.wave_summaries()
     if not summaries:
         _out(t.gettext("Belum ada gelombang."))
-    for s in summaries:
-        wave = s.wave
-        state = (t.gettext("diumumkan {time}").format(time=t.time(wave.published_at)) if wave.published_at else
-                 t.gettext("jadwal {time}").format(time=t.time(wave.announce_at)) if wave.announce_at else
-                 t.gettext("belum dijadwalkan"))
-        _out(f"{wave.number}\t{s.accounts}\t{s.lolos}\t{s.tidak_lolos}\t{s.linked_chats}\t{state}")
+        return 0
+    header = (t.gettext("gelombang"), t.gettext("akun"), t.gettext("lolos"), t.gettext("tidak lolos"),
+              t.gettext("chat terhubung"), t.gettext("pengumuman"))
+    for line in table(header, [(s.wave.number, s.accounts, s.lolos, s.tidak_lolos, s.linked_chats,
+                                wave_state(t, s.wave)) for s in summaries]):
+        _out(line)
+    return 0
+
+
+async def _schedule(storage: Storage, t: Translator, wave_number: int, text: str) -> int:
+    """`admin schedule N TIME`: the chat's "Jadwal N" button, from a script (audited as `cli`)."""
+    now = datetime.now(UTC)
+    when = parse_wib(text, now)
+    if not 1 <= wave_number <= MAX_WAVE:
+        return _fail(t.gettext(WAVE_BAD).format(max=MAX_WAVE))
+    if when is None:
+        return _fail(t.gettext("Waktu itu tidak saya kenali.") + " " + time_example(t))
+    if when <= now:
+        return _fail(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang.") + " " + time_example(t))
+    wave = await storage.waves.get(wave_number)
+    if wave is not None and wave.published:
+        return _fail(t.gettext("Gelombang {n} sudah diumumkan; jadwalnya tidak bisa diubah lagi.").format(
+            n=wave_number))
+    await storage.waves.set_announce_at(wave_number, when)
+    await storage.audit.record(CLI_ACTOR, "admin", "wave_time", f"wave:{wave_number}",
+                               when.isoformat(timespec="minutes"))
+    _out(t.gettext("Pengumuman gelombang {n} dijadwalkan {time}.").format(n=wave_number, time=t.time(when)))
     return 0
 
 

@@ -16,6 +16,7 @@ from handlers import build_router
 from handlers.context import HandlerConfig, Services
 from handlers.identity import hash_nik
 from handlers.router import Router
+from handlers.workhours import HandoffConfig
 from storage import ImportRow, Storage, open_storage
 
 
@@ -29,23 +30,25 @@ class App:
         await self.storage.close()
 
 
-def handler_config(settings: Settings, pepper: str) -> HandlerConfig:
+def handler_config(settings: Settings, pepper: str, handoff: HandoffConfig | None = None) -> HandlerConfig:
     return HandlerConfig(
         nik_pepper=pepper,
         intro_video_url=str(settings.intro_video_url),
         admins=frozenset(settings.admin_ids),
         support=frozenset(settings.support_ids),
-        handoff=settings.handoff,  # the support desk (issue 8)
+        handoff=handoff or settings.handoff,  # the support desk (issue 8)
     )
 
 
-async def open_app(settings: Settings, *, pepper: str | None = None, database: Path | str | None = None) -> App:
-    """Open the database (migrating it), load the catalogue if empty, and build the router."""
+async def open_app(settings: Settings, *, pepper: str | None = None, database: Path | str | None = None,
+                   handoff: HandoffConfig | None = None) -> App:
+    """Open the database (migrating it), load the catalogue if empty, and build the router. `handoff` replaces
+    the settings' support desk (the terminal demo plays the desk itself)."""
     storage = await open_storage(database or settings.database_target, pool_size=settings.database_pool_size)
     try:
         await catalogue.ensure_loaded(storage)
         pepper = pepper or settings.require_pepper()
-        services = Services(storage=storage, config=handler_config(settings, pepper),
+        services = Services(storage=storage, config=handler_config(settings, pepper, handoff),
                             importer=UploadImporter(storage, pepper))  # admins' CSV uploads (/impor)
         return App(settings, storage, build_router(services))
     except BaseException:

@@ -124,9 +124,10 @@ _NIK_PROBLEMS = {
     NikProblem.EMPTY: _REQUIRED,
 }
 _PHONE_BAD = N_("Nomor HP tidak valid (contoh yang benar: 081234567890 atau +6281234567890).")
+_PHONE_NOT_MOBILE = N_("Harus nomor HP Indonesia (seluler, +628…), bukan nomor telepon rumah atau nomor luar negeri.")
 _NAME_LONG = N_("Nama paling banyak {n} karakter.")
 _NAME_UNPRINTABLE = N_("Nama berisi karakter kontrol.")
-_WAVE_BAD = N_("Gelombang harus bilangan bulat dari 1 sampai {max}.")
+WAVE_BAD = N_("Gelombang harus bilangan bulat dari 1 sampai {max}.")
 _RESULT_BAD = N_("Hasil harus “lolos”, “tidak_lolos”, atau kosong (belum diumumkan).")
 _CARD_REQUIRED = N_("Nomor kartu wajib diisi untuk hasil lolos.")
 _CARD_BAD = N_("Nomor kartu harus {n} digit angka.")
@@ -225,10 +226,20 @@ def _mobile_regex(end: str = r"\Z", char: str = ".") -> str:
 _MOBILE = re.compile(_mobile_regex())
 
 
+class NotMobile(PhoneError):
+    """A real phone number, but not an Indonesian mobile one (a landline, another country): no chat can share it."""
+
+
 def fast_phone(text: str) -> str:
-    """E.164 of an Indonesian phone number: mobile numbers without separators here, anything else via phonenumbers."""
+    """E.164 of an Indonesian mobile number (the only numbers a Telegram or WhatsApp account shares with the bot):
+    without separators here; anything else is read by phonenumbers, then held to the same rule."""
     match = _MOBILE.fullmatch(text)
-    return "+62" + match.group(1) if match else normalize_phone(text)
+    if match:
+        return "+62" + match.group(1)
+    phone = normalize_phone(text)  # PhoneError: not a phone number at all
+    if _MOBILE.fullmatch(phone) is None:
+        raise NotMobile(phone)
+    return phone
 
 
 def _digits_regex(values: frozenset[str]) -> str:
@@ -325,6 +336,10 @@ def _unpack(packed: int) -> _Repeated:
     return _Repeated(line, packed >> 47 & ((1 << 50) - 1), packed >> 97, {wave: line}, line if lolos else None)
 
 
+def _no_waves(digest: bytes) -> dict[int, int]:
+    return {}
+
+
 class Validator:
     """Checks a CSV as it streams and yields the good rows; raises `ImportRejected` at the end if any was bad.
 
@@ -338,6 +353,10 @@ class Validator:
         self.problems: list[Problem] = []
         self.total_problems = 0
         self.rows = 0  # data rows read
+        # NIK hash -> wave -> line, of rows with other problems: a NIK twice in a wave is reported in the same pass,
+        # whichever of the two rows is bad (`_bad_row`)
+        self._bad_waves: dict[bytes, dict[int, int]] = {}
+        self._good_waves: Callable[[bytes], dict[int, int]] = _no_waves
 
     def _problem(self, line: int, column: str | None, message: str, **params: object) -> None:
         self.total_problems += 1
@@ -384,7 +403,8 @@ class Validator:
         # come back (`_first_row`), rather than kept for every NIK
         seen: dict[bytes, int] = {}
         cards: dict[str, int] = {}  # card number -> line
-        accept = self._accepter(cards)
+        accept = self._accepter(cards, seen, lambda first: self._first_row(text, first))
+        bad = self._bad_waves
         progress, every, inner_pad, outer_pad = self._progress, PROGRESS_EVERY_ROWS, *self._hasher.pads
         new_row, import_row, line_bits, offset_shift = tuple.__new__, ImportRow, _LINE_BITS, _OFFSET_SHIFT
         lolos_result, other_result = WaveResult.LOLOS, WaveResult.TIDAK_LOLOS
@@ -407,8 +427,8 @@ class Validator:
                     card, int(balance) if balance else None, line,
                 ))
                 first = seen.setdefault(digest, line | match.start() << offset_shift)
-                if (first & line_bits) == line and card is None:
-                    yield row  # the NIK's first row, no card: nothing to compare with
+                if (first & line_bits) == line and card is None and not bad:
+                    yield row  # the NIK's first row, no card, no bad row before: nothing to compare with
                     continue
             else:
                 fields = unmatched.split(",")  # no quotes anywhere: exactly what the csv module reads
@@ -449,7 +469,7 @@ class Validator:
             raise header
         seen: dict[bytes, int] = {}  # NIK hash -> its first row, packed
         cards: dict[str, int] = {}  # card number -> line
-        accept = self._accepter(cards)
+        accept = self._accepter(cards, seen, lambda first: first)
         read_to = reader.line_num
         progress, every = self._progress, PROGRESS_EVERY_ROWS
         while True:
@@ -477,6 +497,8 @@ class Validator:
         self._finish()
 
     def _finish(self) -> None:
+        # let go of the cross-row tables (a million NIKs) before the database builds its indexes
+        self._bad_waves, self._good_waves = {}, _no_waves
         if not self.total_problems and not self.rows:
             self._problem(0, None, _NO_ROWS)
         if self.total_problems:
@@ -484,12 +506,26 @@ class Validator:
         if self._progress is not None:
             self._progress(self.rows, True)
 
-    def _accepter(self, cards: dict[str, int]) -> Callable[[int, bytes, ImportRow, int | None], bool]:
+    def _accepter(self, cards: dict[str, int], seen: dict[bytes, int], packed: Callable[[int], int]
+                  ) -> Callable[[int, bytes, ImportRow, int | None], bool]:
         """The checks across rows, for a row good on its own; `first` is its NIK's first row, packed (`_pack`),
-        None when this row is the first."""
+        None when this row is the first. `seen` and `packed` let `_bad_row` find the waves of good rows."""
         repeated: dict[bytes, _Repeated] = {}
+        bad = self._bad_waves
+
+        def good_waves(digest: bytes) -> dict[int, int]:
+            info = repeated.get(digest)
+            if info is not None:
+                return info.waves
+            first = seen.get(digest)
+            return {} if first is None else _unpack(packed(first)).waves
+
+        self._good_waves = good_waves
 
         def accept(line: int, digest: bytes, row: ImportRow, first: int | None) -> bool:
+            if bad and (other := bad.get(digest, {}).get(row.wave)) is not None:  # a bad row had this NIK and wave
+                self._problem(line, NIK, _NIK_WAVE_TWICE, wave=row.wave, other=other)
+                return False
             lolos = row.result is WaveResult.LOLOS
             if first is not None and not self._agrees(line, row, lolos, repeated, digest, first):
                 return False
@@ -554,6 +590,9 @@ class Validator:
         nik = fast_nik(nik_text) or self._nik(line, nik_text)
         try:
             phone = fast_phone(phone_text)
+        except NotMobile:
+            self._problem(line, PHONE, _PHONE_NOT_MOBILE)
+            phone = ""
         except PhoneError:
             self._problem(line, PHONE, _REQUIRED if not phone_text.strip() else _PHONE_BAD)
             phone = ""
@@ -567,7 +606,7 @@ class Validator:
         wave_text = wave_text.strip()
         wave = parse_int(wave_text) or 0
         if not 1 <= wave <= MAX_WAVE:
-            self._problem(line, WAVE, _WAVE_BAD, max=MAX_WAVE)
+            self._problem(line, WAVE, WAVE_BAD, max=MAX_WAVE)
         result_key = result_text.strip().lower()
         result = RESULTS.get(result_key)
         if result is None and result_key:
@@ -575,10 +614,22 @@ class Validator:
             card, balance = None, None
         else:
             card, balance = self._card_and_balance(line, result is WaveResult.LOLOS, card_text, balance_text)
-        if self.total_problems != before or nik is None:
+        if nik is None:
             return None
         digest = self._hasher.digest(nik)
+        if self.total_problems != before:
+            if 1 <= wave <= MAX_WAVE:
+                self._bad_row(line, digest, wave)
+            return None
         return digest, ImportRow(digest.hex(), phone, name, wave, result, card, balance, line)
+
+    def _bad_row(self, line: int, digest: bytes, wave: int) -> None:
+        """A row with problems whose NIK and wave are readable: is that NIK already in that wave, in a good row or
+        another bad one? Noted, so a later row of the same NIK and wave is reported too."""
+        other = self._bad_waves.get(digest, {}).get(wave) or self._good_waves(digest).get(wave)
+        if other is not None:
+            self._problem(line, NIK, _NIK_WAVE_TWICE, wave=wave, other=other)
+        self._bad_waves.setdefault(digest, {}).setdefault(wave, line)
 
     def _nik(self, line: int, text: str) -> str | None:
         check = check_nik(text)
@@ -691,6 +742,8 @@ async def run_import(settings: Settings, path: Path) -> int:
         await storage.audit.record(
             "cli", "admin", "import", None, f"new={counts.new} updated={counts.updated} unchanged={counts.unchanged}"
         )
+        unpublished = [s.wave.number for s in await storage.staff.wave_summaries()
+                       if not s.wave.published and s.lolos + s.tidak_lolos]
     except ImportRejected as exc:
         print(t.gettext("Impor dibatalkan, tidak ada data yang diubah. Kesalahan:"), file=sys.stderr)
         for line in exc.lines(t):
@@ -701,6 +754,10 @@ async def run_import(settings: Settings, path: Path) -> int:
     finally:
         await storage.close()
     print(counts_text(counts, t))
+    if unpublished:
+        print(t.gettext("Hasil gelombang {waves} belum diumumkan. Umumkan dengan: python -m bot admin publish"
+                        " NOMOR --yes (atau /umumkan NOMOR di chat admin); jadwalkan dengan: python -m bot admin"
+                        " schedule NOMOR \"25-09-2021 17:00\".").format(waves=", ".join(map(str, unpublished))))
     return 0
 
 

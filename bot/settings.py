@@ -6,15 +6,20 @@ clear line (see `load_settings`), never a traceback.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, HttpUrl, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, HttpUrl, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.roles import Principal, parse_principal
 from handlers.workhours import HandoffConfig, WorkingHours, parse_days, parse_holidays, parse_hours
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_VIDEO_URL = "https://www.prakerja.go.id/"
@@ -22,6 +27,7 @@ DEFAULT_WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_PORT = 8080
 WHATSAPP_TIERS = {"250": 250, "2000": 2_000, "10000": 10_000, "100000": 100_000, "unlimited": None}
 _TELEGRAM_SECRET = r"^[A-Za-z0-9_-]{1,256}$"  # what setWebhook accepts as secret_token
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram sends webhooks to (with https)
 
 
 class SettingsError(Exception):
@@ -77,6 +83,15 @@ class Settings(BaseSettings):
     support_max_file_mb: float = Field(default=20, gt=0, le=2000)  # larger photos and documents are not relayed
     support_group_per_minute: int = Field(default=20, ge=1, le=600)  # Telegram: about 20 messages/min to a group
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: object) -> object:
+        """An empty value (`WHATSAPP_PHONE_ID=`, as `.env.example` has it) means "not set", for every setting: the
+        default applies, exactly as if the line were not there."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+        return data
+
     @field_validator("admin_ids", "support_ids", mode="before")
     @classmethod
     def _split_principals(cls, value: object) -> tuple[Principal, ...]:
@@ -97,8 +112,6 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            return None  # DATABASE_URL= (empty) keeps SQLite
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a PostgreSQL URL, e.g. postgresql://user:password@host:5432/prakerja")
         return value
@@ -173,11 +186,22 @@ class Settings(BaseSettings):
                 verb = "is" if len(missing) == 1 else "are"
                 raise SettingsError(f"WhatsApp is configured but {', '.join(missing)} {verb} missing: webhooks cannot"
                                     " be authenticated without the app secret and verify token")
-        if self.telegram_bot_token and not self.telegram_webhook_secret:
-            raise SettingsError("TELEGRAM_BOT_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is missing: the Telegram"
-                                " webhook cannot be authenticated without it")
         if not self.telegram_bot_token and not self.whatsapp_configured:
             raise SettingsError("serve needs TELEGRAM_BOT_TOKEN or WHATSAPP_TOKEN (with their secrets)")
+        url = self.public_url
+        if self.telegram_bot_token and url is not None and self.telegram_api_url == DEFAULT_TELEGRAM_API_URL and (
+                url.scheme != "https" or url.port not in TELEGRAM_WEBHOOK_PORTS):
+            ports = ", ".join(map(str, TELEGRAM_WEBHOOK_PORTS))
+            raise SettingsError(f"PUBLIC_URL must be https:// on port {ports}: Telegram sends webhooks nowhere else"
+                                f" (got {url})")
+
+    @property
+    def telegram_secret(self) -> str | None:
+        """The `secret_token` of the Telegram webhook: TELEGRAM_WEBHOOK_SECRET, else one derived from the token
+        (every `serve` process derives the same; whoever knows the token could set the webhook anyway)."""
+        if self.telegram_webhook_secret or not self.telegram_bot_token:
+            return self.telegram_webhook_secret
+        return hmac.new(self.telegram_bot_token.encode(), b"telegram-webhook-secret", hashlib.sha256).hexdigest()
 
     @field_validator("telegram_api_url", "whatsapp_api_url")
     @classmethod
@@ -200,6 +224,13 @@ class Settings(BaseSettings):
         if not self.telegram_bot_token:
             raise SettingsError("TELEGRAM_BOT_TOKEN is required for this command (ask @BotFather for one)")
         return self.telegram_bot_token
+
+
+def warn_about_pepper() -> None:
+    """One line at the start of every long-running command (`run`, `serve`, `sender`): the pepper is the key of
+    every stored NIK hash (docs/deploy.md, "Backups")."""
+    log.warning("NIK_PEPPER is the key of every stored NIK hash: keep it with the backups and never change it;"
+                " lost or changed, no applicant can link again and a re-import duplicates every account")
 
 
 def load_settings(**overrides: object) -> Settings:

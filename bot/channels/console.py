@@ -7,10 +7,14 @@ One line is one message. Buttons are printed numbered; type the number or the la
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
 import html
+import os
 import re
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -37,6 +41,50 @@ class _Choice:
     button: AnyButton | None  # None: the share-my-phone button
 
 
+READ_CHUNK = 65_536
+
+
+async def read_lines(source: TextIO, prompt: Callable[[], None] | None = None) -> AsyncIterator[str]:
+    """The lines of `source` (a terminal, a pipe or a file), without ever blocking the event loop: a terminal or a
+    pipe is watched by the loop, so Ctrl+C ends the chat at once, not at the next Enter, and nothing is left
+    waiting on a thread at exit. `prompt` is called before each wait."""
+    try:
+        fd = source.fileno()
+        watched = not stat.S_ISREG(os.fstat(fd).st_mode)  # a regular file is always readable: no watching
+    except (OSError, ValueError, AttributeError):  # io.StringIO and the like
+        fd, watched = -1, False
+    if not watched:
+        while True:
+            if prompt is not None:
+                prompt()
+            line = source.readline()
+            if not line:
+                return
+            yield line
+    loop = asyncio.get_running_loop()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    ready: asyncio.Queue[bytes] = asyncio.Queue()
+    loop.add_reader(fd, lambda: ready.put_nowait(os.read(fd, READ_CHUNK)))
+    try:
+        pending = ""
+        while True:
+            if "\n" not in pending:
+                if prompt is not None:
+                    prompt()
+                while "\n" not in pending:
+                    chunk = await ready.get()
+                    if not chunk:  # end of input (Ctrl+D, or the pipe closed)
+                        if pending:
+                            yield pending
+                        return
+                    pending += decoder.decode(chunk)
+            line, _, pending = pending.partition("\n")
+            yield line + "\n"
+    finally:
+        with contextlib.suppress(Exception):
+            loop.remove_reader(fd)
+
+
 @dataclass
 class ConsoleChannel:
     router: Router
@@ -44,14 +92,19 @@ class ConsoleChannel:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     user_id: str = "demo-user"
     language_hint: str | None = "id"
+    chat_id: str = CHAT_ID
+    # The demo's support desk types as staff in a Telegram group's topic (bot/demo_chat.py): its events say so.
+    channel: Channel = Channel.CONSOLE
+    private: bool = True
+    thread_id: str | None = None
     _choices: list[_Choice] = field(default_factory=list)
 
     def event_for(self, line: str) -> Event | None:
         line = line.strip()
         if not line:
             return None
-        base = {"channel": Channel.CONSOLE, "chat_id": CHAT_ID, "user_id": self.user_id,
-                "language_hint": self.language_hint}
+        base = {"channel": self.channel, "chat_id": self.chat_id, "user_id": self.user_id,
+                "language_hint": self.language_hint, "private": self.private, "thread_id": self.thread_id}
         choice = self._match_choice(line)
         if choice is not None:
             if choice.button is None:
@@ -97,6 +150,12 @@ class ConsoleChannel:
         for notice in outgoing.notices:
             self._print(f"[pesan ke chat lain {notice.channel}:{notice.chat_id}] {to_plain(notice.reply.text)}")
 
+    def delivered(self, reply: Reply) -> None:
+        """A message the outbox sent to this chat (an answer from staff, a broadcast): shown, its buttons pressable
+        by number like any reply's."""
+        self._choices = []
+        self._render_reply(reply)
+
     def _render_reply(self, reply: Reply) -> None:
         self._print(to_plain(reply.text))
         buttons: Sequence[AnyButton] = [b for row in reply.buttons for b in row]
@@ -121,17 +180,20 @@ class ConsoleChannel:
     async def run(self, source: TextIO) -> None:
         interactive = source.isatty()
         await self.send("/start")
-        while True:
-            if interactive:
-                print("> ", end="", file=self.out, flush=True)
-            line = await asyncio.to_thread(source.readline)
-            if not line:
-                break
+        prompt = (lambda: print("> ", end="", file=self.out, flush=True)) if interactive else None
+        async for line in read_lines(source, prompt):
             if not interactive:
                 self._print(f"> {line.rstrip()}")
-            if line.strip().lower() in {"/keluar", "/exit", "/quit"}:
+            if is_exit(line):
                 break
             await self.send(line)
+
+
+EXIT_COMMANDS = frozenset({"/keluar", "/exit", "/quit"})
+
+
+def is_exit(line: str) -> bool:
+    return line.strip().lower() in EXIT_COMMANDS
 
 
 def press(button: Button) -> str:

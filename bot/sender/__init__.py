@@ -17,7 +17,7 @@ from bot.app import App, open_app
 from bot.sender.console import ConsoleTransport
 from bot.sender.transport import Outcome, OutcomeKind, Recipient, Transport
 from bot.sender.worker import Sender, SenderStats
-from bot.settings import Settings
+from bot.settings import Settings, warn_about_pepper
 from bot.signals import stop_on_signals
 from handlers.roles import Channel, Role
 from storage import Storage
@@ -89,6 +89,7 @@ async def main(settings: Settings) -> int:
     try:
         log.info("sender running (Telegram %s/s, concurrency %d); stop with Ctrl+C",
                  settings.telegram_rate, settings.sender_concurrency)
+        warn_about_pepper()
         sender = await run_sender(app, settings, stop)
         stats = sender.stats
         log.info("sender stopped: %d sent, %d throttled (429), %d retried, %d failed, %d blocked",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import socket
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -16,7 +19,8 @@ from bot.channels.whatsapp.templates import TemplateNames
 from bot.channels.whatsapp.transport import WhatsAppTransport
 from bot.metrics import Metrics
 from bot.sender.transport import Transport
-from bot.settings import Settings
+from bot.settings import Settings, warn_about_pepper
+from bot.signals import STOP_SIGNALS
 from bot.web.app import Web, WebhookSecrets, Worker
 from handlers.api import Notice
 
@@ -59,7 +63,7 @@ def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = No
 
         whatsapp.forward = forward
     secrets = WebhookSecrets(
-        telegram_secret=settings.telegram_webhook_secret,
+        telegram_secret=settings.telegram_secret,
         whatsapp_app_secret=settings.whatsapp_app_secret,
         whatsapp_verify_token=settings.whatsapp_verify_token,
         whatsapp_phone_id=settings.whatsapp_phone_id,
@@ -112,8 +116,42 @@ def sender_worker(app: App, settings: Settings, web: Web) -> SenderWorker:
     return SenderWorker(app, settings, transports)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts (OSError, e.g. the port is taken: one line)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port} (HOST, PORT): {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a SIGTERM/SIGINT is not raised again once it has stopped: uvicorn does that to exit
+    with the signal's code, which would end the process before the web app (the Telegram application, the sender,
+    the database) is stopped. `serve` stops it all, then exits 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        handlers = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+
 async def serve(settings: Settings) -> int:
-    """Run until SIGINT/SIGTERM. Refuses to start (SettingsError, one line) when a platform lacks its secret."""
+    """Run until SIGINT/SIGTERM. Refuses to start (SettingsError, one line) when a platform lacks its secret.
+
+    The web app is started here, before uvicorn listens (not in uvicorn's lifespan, which would print a failed
+    start as a long traceback): Telegram unreachable or the token refused ends `serve` with one line (see
+    `bot.__main__`), exactly like `run`.
+    """
     settings.require_webhook_secrets()
     settings.require_pepper()
     app = await open_app(settings)
@@ -125,12 +163,30 @@ async def serve(settings: Settings) -> int:
         desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
         if desk is not None:
             web.workers.append(desk)
-        config = uvicorn.Config(web.starlette, host=settings.host, port=settings.port, lifespan="on",
+        config = uvicorn.Config(web.starlette, host=settings.host, port=settings.port, lifespan="off",
                                 access_log=False, log_level=settings.log_level.lower(), log_config=None)
-        server = uvicorn.Server(config)
-        log.info("serving on %s:%d (telegram: %s, whatsapp: %s)", settings.host, settings.port,
-                 "on" if web.telegram is not None else "off", "on" if web.whatsapp is not None else "off")
-        await server.serve()
+        server = _Server(config)
+        sock = listen(settings.host, settings.port)  # the port first: one taken ends serve here, in one line
+        try:
+            try:
+                await web.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await web.stop()
+                raise
+            try:
+                if web.telegram is not None and settings.public_url is None:
+                    log.warning("PUBLIC_URL is not set: the Telegram webhook is not set, so Telegram sends no"
+                                " updates here unless it was set before (set PUBLIC_URL, or use `python -m bot run`"
+                                " for long polling)")
+                warn_about_pepper()
+                log.info("serving on %s:%d (telegram: %s, whatsapp: %s)", settings.host, settings.port,
+                         "on" if web.telegram is not None else "off", "on" if web.whatsapp is not None else "off")
+                await server.serve(sockets=[sock])
+            finally:
+                await web.stop()
+        finally:
+            sock.close()
         return 0 if server.started else 1
     finally:
         await app.close()

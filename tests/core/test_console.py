@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from bot.demo import showcase
 
@@ -50,3 +53,60 @@ def test_piped_demo_a_typed_number_is_the_training_with_that_number() -> None:
     seventh = next(line for line in page_two.splitlines() if line.startswith("7. "))
     detail = out.rsplit("> 7", 1)[1]
     assert seventh.removeprefix("7. ") in detail and "Harga" in detail
+
+
+def demo_env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NIK_", "DATABASE_"))}
+    return {**env, "TMPDIR": str(tmp)}
+
+
+def test_the_demo_leaves_no_folder_behind(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "chat", "--demo"], input="/kartu\n", capture_output=True,
+                          text=True, timeout=60, env=demo_env(tmp_path), check=False)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir()) == []  # the temporary database went with it (issue 12.6)
+
+
+def test_ctrl_c_ends_the_demo_at_once(tmp_path: Path) -> None:
+    """Ctrl+C while the demo waits for a line (the terminal stays open): it ends now, not at the next Enter."""
+    demo = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--demo"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path))
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # the demo is ready when its menu is shown
+            if "Hubungi petugas" in line:
+                break
+        time.sleep(0.3)  # now waiting for input
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=10) == 130
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        assert demo.stdin is not None
+        demo.stdin.close()
+    assert "Traceback" not in (demo.stderr.read() if demo.stderr else "")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_hand_off_to_a_person_in_the_demo(tmp_path: Path) -> None:
+    """The terminal plays the support desk too: the ticket reaches staff through the real desk worker, the staff
+    answer and the rating question reach the applicant through the outbox (issue 12.6)."""
+    siti = showcase()[0]
+    out = run_demo(f"/kontak\n{siti.nik}\n/petugas\nKartu saya belum aktif\n/sebagai petugas\n"
+                   "Baik, kami periksa hari ini\n/selesai\n/sebagai pemohon\n5\n")
+    assert "tiket #1" in out
+    desk = out[out.index("[grup petugas"):]
+    assert "Tiket #1" in desk and "Kartu saya belum aktif" in desk and siti.name in desk  # the staff's view
+    answer = out.index("Petugas Prakerja (tiket #1):\nBaik, kami periksa hari ini")
+    assert out.index("Tiket #1 sudah ditutup oleh petugas", answer) > answer
+    assert "Terima kasih atas penilaian Anda!" in out  # "5" pressed the rating button the outbox delivered
+    assert "Pemohon memberi nilai 5/5" in out  # and staff saw it in the topic
+    assert "belum tersedia" not in out
+
+
+def test_admin_commands_in_the_demo() -> None:
+    out = run_demo("/admin\n/gelombang\n/umumkan 1\n/sebagai pemohon\n/kartu\n")
+    assert "Sekarang Anda admin" in out
+    assert "Gelombang 4: 1 akun" in out  # /gelombang answered: the demo user is an admin here
+    assert "Anda tidak punya akses" not in out
+    assert "pemohon> /kartu" in out

@@ -6,9 +6,11 @@ import io
 import re
 from collections.abc import Iterable
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneNumberType
 
 from bot.demo import applicants
 from bot.importer import (
@@ -48,18 +50,26 @@ def test_fast_nik_agrees_with_check_nik(text: str) -> None:
 
 
 phone_like = st.tuples(
-    st.sampled_from(["0", "62", "+62", "+6", "", "00", "+1"]),
+    st.sampled_from(["0", "62", "+62", "+6", "", "00", "+1", "+44", "+65"]),
     st.sampled_from(["8", "81", "812", "85", "21", "8123", "89", "84", "80"]),
     st.text("0123456789", min_size=4, max_size=12),
 ).map("".join)
 
 
-@given(phone_like)
-def test_fast_phone_agrees_with_normalize_phone(text: str) -> None:
+def indonesian_mobile(text: str) -> str | None:
+    """The rule, from phonenumbers' own classification: a valid number, in Indonesia, of the mobile kind."""
     try:
-        slow: str | None = normalize_phone(text)
+        phone = normalize_phone(text)
     except PhoneError:
-        slow = None
+        return None
+    number = phonenumbers.parse(phone)
+    mobile = phonenumbers.number_type(number) in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return phone if mobile and phonenumbers.region_code_for_number(number) == "ID" else None
+
+
+@given(phone_like)
+def test_fast_phone_is_normalize_phone_for_indonesian_mobiles_only(text: str) -> None:
+    slow = indonesian_mobile(text)
     try:
         fast: str | None = fast_phone(text)
     except PhoneError:

@@ -139,3 +139,35 @@ def test_not_utf8_and_binary_junk(persons: list[DemoApplicant]) -> None:
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40
     assert problems(png) == ["baris 1: Bukan teks UTF-8. Simpan file sebagai “CSV UTF-8”."]
     assert problems(text + b"\x00\x00\x00\n") == ["baris 4: Berisi karakter biner: ini bukan file CSV teks."]
+
+
+@pytest.mark.parametrize("phone", ["+44 20 7946 0958", "0212345678", "+62 21 2345678", "+6591234567"])
+def test_only_indonesian_mobile_numbers(tidak: DemoApplicant, phone: str) -> None:
+    """A landline or a foreign number can never be the number a chat shares: it would be an account no one links."""
+    for lines in (csv_text([as_row(tidak, phone=phone)]).splitlines(keepends=True),
+                  upload_lines(csv_text([as_row(tidak, phone=phone)]).encode())):  # both readers
+        with pytest.raises(ImportRejected) as caught:
+            validate(lines, PEPPER)
+        assert caught.value.lines(translator("id")) == [
+            "baris 2, kolom phone: Harus nomor HP Indonesia (seluler, +628…), bukan nomor telepon rumah atau nomor"
+            " luar negeri."]
+
+
+def test_a_nik_twice_in_a_wave_is_reported_with_the_other_problems(persons: list[DemoApplicant]) -> None:
+    """One pass lists everything: the duplicate is found whether the first, the second, or neither row is bad."""
+    a, b, c = [p for p in persons if not p.card_number][:3]
+    found = row_problems(as_row(a, phone="12345"), as_row(b), as_row(a),  # bad first row, good duplicate
+                         as_row(b, name=""),  # good first row, bad duplicate
+                         as_row(c, wave=9, balance="1"), as_row(c, wave=9, card_number="1"))  # both bad
+    assert found == [
+        "baris 2, kolom phone: Nomor HP tidak valid (contoh yang benar: 081234567890 atau +6281234567890).",
+        f"baris 4, kolom nik: NIK yang sama sudah ada untuk gelombang {a.wave} di baris 2.",
+        "baris 5, kolom name: Wajib diisi.",
+        f"baris 5, kolom nik: NIK yang sama sudah ada untuk gelombang {b.wave} di baris 3.",
+        "baris 6, kolom balance: Saldo hanya diisi untuk hasil lolos.",
+        "baris 7, kolom card_number: Nomor kartu hanya diisi untuk hasil lolos.",
+        "baris 7, kolom nik: NIK yang sama sudah ada untuk gelombang 9 di baris 6.",
+    ]
+    with pytest.raises(ImportRejected) as caught:  # the whole-file reader of a CLI import or an upload says the same
+        validate(upload_lines(csv_text([as_row(a, phone="12345"), as_row(b), as_row(a)]).encode()), PEPPER)
+    assert caught.value.lines(translator("id")) == found[:2]

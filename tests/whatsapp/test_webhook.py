@@ -232,7 +232,8 @@ async def test_telegram_answers_over_the_lean_request_fail_as_with_httpx() -> No
 
 @pytest.mark.parametrize(("env", "expected"), [
     ({"WHATSAPP_TOKEN": "x", "WHATSAPP_PHONE_ID": "1"}, "WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN are missing"),
-    ({"TELEGRAM_BOT_TOKEN": "1:x"}, "TELEGRAM_WEBHOOK_SECRET is missing"),
+    ({"TELEGRAM_BOT_TOKEN": "1:x", "PUBLIC_URL": "http://bot.example.test"}, "PUBLIC_URL must be https://"),
+    ({"TELEGRAM_BOT_TOKEN": "1:x", "PUBLIC_URL": "https://bot.example.test:8080"}, "port 443, 80, 88, 8443"),
     ({}, "serve needs TELEGRAM_BOT_TOKEN or WHATSAPP_TOKEN"),
 ])
 def test_serve_refuses_to_start_without_secrets(
@@ -242,7 +243,7 @@ def test_serve_refuses_to_start_without_secrets(
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setattr("bot.logs.setup_logging", lambda level: None)  # keep pytest's log handlers
     for name in ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_ID", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN",
-                 "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"):
+                 "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_API_URL", "PUBLIC_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

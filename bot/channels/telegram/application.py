@@ -21,7 +21,7 @@ from bot.channels.telegram.request import ANSWER_CONNECTIONS, POLL_CONNECTIONS, 
 from bot.channels.telegram.updates import to_event
 from bot.logs import mask_text
 from bot.sender import run_sender
-from bot.settings import Settings
+from bot.settings import Settings, warn_about_pepper
 from bot.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             assert application.updater is not None
             await application.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
             log.info("polling as @%s; stop with Ctrl+C", application.bot.username)
+            warn_about_pepper()
             from bot.channels.telegram.topics import support_desk
 
             desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
