@@ -121,6 +121,7 @@ async def test_telegram_unreachable_or_token_refused(tmp_path: Path, api: FakeBo
     for number, (url, token, code, expected) in enumerate(cases):
         log = tmp_path / f"{command}-{number}.log"
         env = clean_env(TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_URL=url, NIK_PEPPER=PEPPER, HOST="127.0.0.1",
+                        TELEGRAM_WEBHOOK_SECRET="secret-of-the-operator",
                         PORT=free_port(), DATABASE_PATH=tmp_path / "bot.sqlite3", LOG_LEVEL="INFO")
         process = await start([command], tmp_path, env, log)
         assert await asyncio.wait_for(process.wait(), 60) == code
@@ -137,6 +138,7 @@ async def test_serve_with_its_port_taken(tmp_path: Path, api: FakeBotApi) -> Non
         taken.listen()
         log = tmp_path / "serve.log"
         env = clean_env(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url, NIK_PEPPER=PEPPER,
+                        TELEGRAM_WEBHOOK_SECRET="secret-of-the-operator",
                         HOST="127.0.0.1", PORT=taken.getsockname()[1], DATABASE_PATH=tmp_path / "bot.sqlite3")
         process = await start(["serve"], tmp_path, env, log)
         assert await asyncio.wait_for(process.wait(), 60) == 1

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -71,15 +72,18 @@ def test_ctrl_c_ends_the_demo_at_once(tmp_path: Path) -> None:
     """Ctrl+C while the demo waits for a line (the terminal stays open): it ends now, not at the next Enter."""
     demo = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--demo"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=demo_env(tmp_path))
+    watchdog = threading.Timer(60, demo.kill)  # whatever happens, the test ends
+    watchdog.start()
     try:
         assert demo.stdout is not None
         for line in demo.stdout:  # the demo is ready when its menu is shown
-            if "Hubungi petugas" in line:
+            if "Pilih yang Anda perlukan" in line:
                 break
-        time.sleep(0.3)  # now waiting for input
+        time.sleep(1.0)  # the menu printed: now it waits for a line
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=10) == 130
     finally:
+        watchdog.cancel()
         if demo.poll() is None:
             demo.kill()
         assert demo.stdin is not None
