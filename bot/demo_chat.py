@@ -43,6 +43,7 @@ DEMO_APPLICANTS = 200
 SETTLE_WITHIN_S = 3.0  # after each message: the desk's posts and the outbox's messages, before the next prompt
 SETTLE_POLL_S = 0.02
 APPLICANT, ADMIN, STAFF = "pemohon", "admin", "petugas"
+DEMO_DESK_PER_MINUTE = 60_000
 FIRST_TOPIC = 2  # thread ids of the demo group's topics (1 is the general topic)
 
 
@@ -61,6 +62,7 @@ class ConsoleDeskBot:
     """What the support desk worker calls on the Bot API, printed instead of sent: the demo's support group."""
 
     out: TextIO
+    token: str = "demo-desk"  # the key of the bot's send budget (bot/pacing.py): the demo's own
     names: dict[int, str] = field(default_factory=dict)  # topic -> name
     last_topic: int | None = None
     _ids: int = 0
@@ -150,7 +152,9 @@ class DemoConsole:
         self.current = APPLICANT
         self.started = {APPLICANT}
         self.desk_bot = ConsoleDeskBot(out)
-        self.desk = SupportDesk(app.router.services, self.desk_bot, DESK_CHAT_ID)  # type: ignore[arg-type]
+        # no group pace: a printed "post" costs Telegram nothing, and the demo must never wait a minute for one
+        self.desk = SupportDesk(app.router.services, self.desk_bot, DESK_CHAT_ID,  # type: ignore[arg-type]
+                                per_minute=DEMO_DESK_PER_MINUTE)
         self.stop = asyncio.Event()
         settings = app.settings
         chats = {channel.chat_id: channel for channel in self.people.values() if channel.private}
