@@ -28,9 +28,10 @@ async def wa_api() -> AsyncIterator[FakeWhatsAppApi]:
 
 
 def wa_settings(tmp_path: Path, api: FakeWhatsAppApi, **extra: object) -> Settings:
-    return load_settings(database_path=tmp_path / "bot.sqlite3", nik_pepper=DEMO_PEPPER, admin_ids="9000001",
+    options: dict[str, object] = {"admin_ids": "9000001", **extra}
+    return load_settings(database_path=tmp_path / "bot.sqlite3", nik_pepper=DEMO_PEPPER,
                          whatsapp_token=api.token, whatsapp_phone_id=api.phone_id, whatsapp_app_secret=APP_SECRET,
-                         whatsapp_verify_token=VERIFY_TOKEN, whatsapp_api_url=api.base_url, **extra)
+                         whatsapp_verify_token=VERIFY_TOKEN, whatsapp_api_url=api.base_url, **options)
 
 
 def make_web(app: App, settings: Settings) -> Web:

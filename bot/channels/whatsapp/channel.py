@@ -25,11 +25,11 @@ from bot.channels.whatsapp.render import PAGE, REVEAL, Choice, Message, Renderer
 from bot.channels.whatsapp.templates import TemplateNames, code_template, info_template
 from bot.logs import mask_text
 from bot.metrics import Metrics
-from handlers.api import Event, EventKind, Notice, Outgoing, Reply, parse_payload
+from handlers.api import Button, Event, EventKind, Notice, Outgoing, Reply, parse_payload, rows
 from handlers.digits import parse_int
 from handlers.i18n import translator
 from handlers.roles import Channel
-from handlers.router import Router
+from handlers.router import GO, Router
 from storage import Storage
 from storage.interface import StatusRecord
 
@@ -103,6 +103,9 @@ class WhatsAppChannel:
             log.info("WhatsApp message redelivered: handled before, skipped")
             return
         event = message.event
+        if _someone_elses_card(event):
+            await self._card_not_used(event)
+            return
         if _needs_state(event):
             locale, raw = await self.storage.whatsapp.reply_state(chat_id)
             state = ChoiceState.from_json(raw)
@@ -127,6 +130,17 @@ class WhatsAppChannel:
         self.metrics.updates.inc("whatsapp", event.action)
         await self.send(event.chat_id, message)
         return True
+
+    async def _card_not_used(self, event: Event) -> None:
+        """A contact card of another number. On WhatsApp the chat's own number is what links an account; a card
+        proves nothing, and taking it as a link attempt told the sender that *their* number was not registered."""
+        locale, _ = await self.storage.whatsapp.reply_state(event.chat_id)
+        t = translator(locale)
+        self.metrics.updates.inc("whatsapp", "contact_card")
+        await self.deliver(event.chat_id, Outgoing(replies=[Reply(
+            t.gettext("Kartu kontak tidak kami baca. Di WhatsApp, akun Prakerja dihubungkan dengan nomor WhatsApp yang"
+                      " Anda pakai untuk chat ini: pilih <b>Hubungkan akun</b>."),
+            rows(Button(t.gettext("Hubungkan akun"), GO, "hubungkan"), Button(t.gettext("Menu"), GO, "menu")))]))
 
     async def handle_statuses(self, statuses: Sequence[StatusUpdate]) -> None:
         """Record status callbacks (sent, delivered, read, failed) in arrival order, in one write."""
@@ -220,6 +234,12 @@ class WhatsAppChannel:
                 log.warning("WhatsApp send to %s failed: %s", mask_text(to), exc)
                 return None
         return None
+
+
+def _someone_elses_card(event: Event) -> bool:
+    """A contact card from a sender whose number WhatsApp gave us, holding another number. (A sender known only by
+    a BSUID may share a card to say which number to verify: the link flow sends that number a code.)"""
+    return event.kind is EventKind.CONTACT and event.sender_phone is not None and not event.contact_is_own
 
 
 def _needs_state(event: Event) -> bool:

@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 UNSUPPORTED_TYPES = frozenset(
     {"image", "sticker", "audio", "voice", "video", "location", "order", "unsupported", "unknown", "ptv"}
 )
-IGNORED_TYPES = frozenset({"reaction", "system", "ephemeral", "revoked", "deleted"})
+# Nothing to answer: a reaction, a notice from WhatsApp, a message the user deleted ("revoke", Meta's type; the
+# other two are older names of it).
+IGNORED_TYPES = frozenset({"reaction", "system", "ephemeral", "revoke", "revoked", "deleted"})
+# Interactive replies to things this bot never sends (a WhatsApp Flow's completion, a call permission request):
+# answering them with "I only read text" would puzzle the user, so they are left unanswered.
+IGNORED_INTERACTIVE = frozenset({"nfm_reply", "call_permission_reply"})
 WELCOME_TYPE = "request_welcome"  # the user opened the chat for the first time
+MENU_COMMAND = "menu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +99,23 @@ def parse(payload: Any, phone_id: str | None = None) -> Inbound:
 
 
 def _sender(message: dict[str, Any], contacts: list[dict[str, Any]]) -> tuple[str | None, str | None]:
-    """(phone digits, BSUID) of the sender, from the message and the matching contact."""
-    phone = message.get("from") if is_phone_id(message.get("from")) else None
-    bsuid = message.get("from_user_id") or (message.get("from") if not phone else None)
-    for contact in contacts:
-        wa_id, user_id = contact.get("wa_id"), contact.get("user_id")
-        if (phone and wa_id == phone) or (bsuid and user_id == bsuid) or len(contacts) == 1:
-            phone = phone or (wa_id if is_phone_id(wa_id) else None)
-            bsuid = bsuid or user_id
-            break
+    """(phone digits, BSUID) of the sender. The phone number comes from the message's own `from` and nothing else:
+    a contact entry never names the sender (a payload whose `from` is a BSUID and whose only contact holds an
+    admin's number is that BSUID's message, not the admin's). A contact whose `wa_id` is exactly the sender's
+    number may only add the BSUID that goes with it."""
+    sender = message.get("from")
+    phone = sender if isinstance(sender, str) and is_phone_id(sender) else None
+    bsuid = _text(message.get("from_user_id")) or (_text(sender) if not phone else None)
+    if phone and not bsuid:
+        for contact in contacts:
+            if contact.get("wa_id") == phone:
+                bsuid = _text(contact.get("user_id"))
+                break
     return phone, bsuid
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _message(message: dict[str, Any], contacts: list[dict[str, Any]]) -> InboundMessage | None:
@@ -131,9 +144,12 @@ def _fields(kind: Any, message: dict[str, Any], phone: str | None) -> dict[str, 
             return _typed((message.get("text") or {}).get("body", ""))
         case "interactive":
             interactive = message.get("interactive") or {}
+            if interactive.get("type") in IGNORED_INTERACTIVE:
+                log.info("WhatsApp %s left unanswered: the bot never asks for one", interactive.get("type"))
+                return None
             reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
-            if not reply.get("id"):
-                return {"kind": EventKind.UNSUPPORTED}
+            if not reply.get("id"):  # a tap WhatsApp could not pass on (it says so in `errors`): offer the menu again
+                return {"kind": EventKind.COMMAND, "command": MENU_COMMAND}
             action, arg = parse_payload(str(reply["id"]))
             return {"kind": EventKind.ACTION, "action": action, "arg": arg}
         case "button":  # a quick-reply button of a template message
