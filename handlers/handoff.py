@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from handlers import admin, freetext, menu, scam
+from handlers.admin.staff import shown_principal
 from handlers.api import Button, Event, EventKind, Outgoing, Reply, notice_body, rows
 from handlers.context import Context, Services, Step
 from handlers.digits import parse_int
@@ -624,7 +625,7 @@ async def tickets(ctx: Context) -> None:
         line = t.gettext("• #{id} · {label} · dibuka {opened} · {status}").format(
             id=ticket.id, label=escape(ticket.label), opened=t.time(ticket.opened_at), status=status)
         if ticket.assignee:
-            line += " · " + t.gettext("petugas {who}").format(who=escape(ticket.assignee))
+            line += " · " + t.gettext("petugas {who}").format(who=shown_principal(ticket.assignee))
         lines.append(line)
     if summary.open > len(summary.oldest):
         lines.append(t.gettext("… dan {n} tiket lain (terlama ditampilkan dulu).").format(
@@ -634,7 +635,7 @@ async def tickets(ctx: Context) -> None:
         rating = (t.gettext("nilai rata-rata {avg} dari {n}").format(avg=f"{load.rating:.1f}", n=load.ratings)
                   if load.rating is not None else t.gettext("belum dinilai"))
         lines.append(t.gettext("• {who}: {open} terbuka, {closed} ditutup, {rating}").format(
-            who=escape(load.staff), open=load.open, closed=load.closed, rating=rating))
+            who=shown_principal(load.staff), open=load.open, closed=load.closed, rating=rating))
     if not summary.staff:
         lines.append(t.gettext("Belum ada tiket yang dijawab."))
     ctx.say("\n".join(lines))

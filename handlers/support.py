@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from handlers.admin import audit_line, role_label, staff_commands
+from handlers.admin.staff import shown_chat
 from handlers.api import Button, rows
 from handlers.context import Context
 from handlers.digits import parse_int
@@ -221,7 +222,8 @@ async def person_text(ctx: Context, person: Person) -> str:
         if chat.blocked:
             flags.append(t.gettext("memblokir bot"))
         lines.append("• " + t.gettext("{channel} {external} (chat:{id}): {flags}; terakhir aktif {seen}").format(
-            channel=CHANNEL_LABELS.get(chat.channel, escape(chat.channel)), external=escape(chat.external_id),
+            channel=CHANNEL_LABELS.get(chat.channel, escape(chat.channel)),
+            external=shown_chat(chat.channel, chat.external_id),
             id=chat.id, flags=", ".join(flags), seen=t.time(chat.last_seen)))
     if account is not None and not person.chats:
         lines.append(t.gettext("Belum ada chat yang terhubung."))
@@ -318,7 +320,8 @@ async def unlink_ask(ctx: Context) -> None:
         ctx.say(t.gettext("{ref} tidak terhubung dengan chat mana pun.").format(ref=person.reference))
         return
     request = await ctx.storage.staff.audit(ctx.actor, ctx.role.value, "unlink_request", person.subject, reason)
-    where = ", ".join(f"{CHANNEL_LABELS.get(c.channel, escape(c.channel))} {escape(c.external_id)}" for c in linked)
+    where = ", ".join(f"{CHANNEL_LABELS.get(c.channel, escape(c.channel))} {shown_chat(c.channel, c.external_id)}"
+                      for c in linked)
     ctx.say(t.gettext("Putuskan akun {ref} ({name}) dari {where}? Pemohon diberi tahu beserta alasannya:"
                       " <i>{reason}</i>").format(ref=person.reference, name=escape(person.account.name), where=where,
                                                  reason=escape(reason)),

@@ -8,7 +8,9 @@ from handlers.admin.shared import (
 )
 from handlers.api import Button, rows
 from handlers.context import Context
+from handlers.digits import is_digits
 from handlers.i18n import N_, Translator, translator
+from handlers.identity import mask_personal, mask_phone
 from handlers.roles import Channel, Principal, Role, parse_principal
 from handlers.router import ADMINS, GO, escape
 from storage.models import (
@@ -60,12 +62,30 @@ def role_label(t: Translator, role: str) -> str:
         return escape(role)
 
 
+# --- how staff read a person's ids: one rule for every staff view (/cari, /lepas, tickets, /audit, /peran) -------
+def shown_chat(channel: str, external_id: str) -> str:
+    """A chat's platform id as staff read it (HTML-escaped). A WhatsApp chat id is the person's phone number: it is
+    masked as every phone number staff see ("+62811****0001", `mask_phone`); staff act on the chat by its
+    `chat:N` reference. Telegram ids and WhatsApp business-scoped ids are not phone numbers and stay as they are."""
+    if channel == Channel.WHATSAPP.value and is_digits(external_id):
+        return escape(mask_phone("+" + external_id))
+    return escape(external_id)
+
+
+def shown_principal(principal: str) -> str:
+    """A staff member or applicant as `str(Principal)` names them ("whatsapp:6281...", "9000002"), masked as above."""
+    channel, sep, user_id = principal.partition(":")
+    if sep and channel == Channel.WHATSAPP.value:
+        return f"{channel}:{shown_chat(channel, user_id)}"
+    return escape(principal)
+
+
 def audit_line(t: Translator, entry: AuditEntry) -> str:
-    parts = [t.time(entry.at), escape(entry.actor), role_label(t, entry.role), escape(entry.action)]
+    parts = [t.time(entry.at), shown_principal(entry.actor), role_label(t, entry.role), escape(entry.action)]
     if entry.subject:
-        parts.append(escape(entry.subject))
-    if entry.detail:
-        parts.append("<i>" + escape(entry.detail) + "</i>")
+        parts.append(shown_principal(entry.subject))
+    if entry.detail:  # a reason typed by staff may hold a phone number: masked like everything kept (mask_personal)
+        parts.append("<i>" + escape(mask_personal(entry.detail)) + "</i>")
     return " · ".join(parts)
 
 
@@ -106,13 +126,15 @@ async def _list_roles(ctx: Context) -> None:
     config = ctx.config
     lines = [t.gettext("<b>Peran petugas</b>")]
     for principal in sorted(config.admins, key=str):
-        lines.append(t.gettext("{who}: admin (pengaturan server)").format(who=escape(str(principal))))
+        lines.append(t.gettext("{who}: admin (pengaturan server)").format(who=shown_principal(str(principal))))
     for principal in sorted(config.support, key=str):
-        lines.append(t.gettext("{who}: petugas layanan (pengaturan server)").format(who=escape(str(principal))))
+        lines.append(t.gettext("{who}: petugas layanan (pengaturan server)").format(
+            who=shown_principal(str(principal))))
     for grant in await ctx.storage.roles.granted():
         who = str(Principal(Channel(grant.channel), grant.user_id))
         lines.append(t.gettext("{who}: {role} (diberikan oleh {by}, {time})").format(
-            who=escape(who), role=t.gettext(ROLE_LABELS[Role(grant.role)]), by=escape(grant.granted_by),
+            who=shown_principal(who), role=t.gettext(ROLE_LABELS[Role(grant.role)]),
+            by=shown_principal(grant.granted_by),
             time=t.time(grant.granted_at)))
     lines += ["", t.gettext("Beri peran: <code>/peran ID admin</code> atau <code>/peran ID support</code>; cabut:"
                             " <code>/peran ID cabut</code>. ID adalah ID Telegram (angka) atau"

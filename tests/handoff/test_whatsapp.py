@@ -13,6 +13,7 @@ from bot.app import App
 from bot.channels.telegram.topics import SupportDesk
 from bot.channels.whatsapp.pacing import Pacer
 from bot.channels.whatsapp.transport import WhatsAppTransport
+from bot.demo import DemoApplicant
 from bot.web import Web
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
@@ -133,3 +134,27 @@ async def test_admins_see_ticket_figures_and_metrics(
     metrics = await scrape(web)
     assert f'prakerja_tickets_by_staff{{staff="{staff.user_id}",state="open"}} 1' in metrics
     assert "prakerja_tickets_waiting 0" in metrics
+
+
+async def test_staff_never_read_a_whatsapp_number_in_full(
+    api: FakeBotApi, wa: WhatsAppUser, staff: Staff, desk: SupportDesk, people: list[DemoApplicant],
+) -> None:
+    """Issue 14.6: the ticket card, /cari, the /lepas confirmation and /audit showed 6281100000001 beside the masked
+    form. Every one shows the number as every other staff view does: +62811****0001."""
+    await wa.text("hubungkan")
+    await wa.text(people[0].nik)
+    assert "Berhasil" in wa.text_out
+    await wa.text("/petugas")
+    await wa.text("Saldo saya belum masuk.")
+    await desk.step()
+    thread = topic_of(api, 1)
+    await staff.write("/cari", thread)
+    await staff.write("/lepas pemohon meminta", thread)
+    admin = Staff(staff.application, api, user_id=ADMIN, first_name="Admin")
+    await admin.send("/audit")
+    seen = {"ticket card": topic_texts(api, thread)[0], "/cari": staff.said(thread), "/audit": admin.text}
+    await staff.write("/lepas akun:1 pemohon meminta")  # in the group's general topic, as anywhere
+    seen["/lepas"] = staff.said()
+    for view, text in seen.items():
+        assert SITI not in text, f"{view}: {text}"
+    assert all("+62811****0001" in text for text in seen.values()), seen
