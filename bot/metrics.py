@@ -127,10 +127,14 @@ class Metrics:
                                 ("status",))
         self.templates = Counter("prakerja_whatsapp_templates_total",
                                  "Messages sent as templates because the 24-hour window was closed.")
+        self.connections_closed = Counter(
+            "prakerja_http_connections_closed_total",
+            "Connections the web server closed: slow (no whole request in time), evicted (over the connection cap),"
+            " over_capacity (every connection busy).", ("reason",))
 
     def counters(self) -> Iterator[str]:
         for metric in (self.updates, self.latency, self.webhooks, self.rate_limited, self.send_errors,
-                       self.statuses, self.templates):
+                       self.statuses, self.templates, self.connections_closed):
             yield from metric.render()
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
     telegram_webhook_secret: str | None = Field(default=None, pattern=_TELEGRAM_SECRET)
+    web_read_timeout_seconds: float = Field(default=10, gt=0, le=600)  # a request's head and body must arrive in it
+    web_max_connections: int = Field(default=1000, ge=1, le=100_000)  # open at once (at most half the fd limit)
     whatsapp_token: str | None = None
     whatsapp_phone_id: str | None = Field(default=None, pattern=r"^\d+$")
     whatsapp_app_secret: str | None = None

@@ -22,6 +22,7 @@ from bot.sender.transport import Transport
 from bot.settings import Settings, warn_about_pepper
 from bot.signals import STOP_SIGNALS
 from bot.web.app import Web, WebhookSecrets, Worker
+from bot.web.limits import ConnectionLimits, GuardedServer, accept_batch, guarded_protocol, max_connections
 from handlers.api import Notice
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,20 @@ def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = No
         public_url=str(settings.public_url) if settings.public_url else None,
     )
     return Web(app, secrets, whatsapp=whatsapp, telegram=telegram, workers=workers or [], metrics=metrics)
+
+
+def server_config(web: Web, settings: Settings, *, port: int | None = None) -> uvicorn.Config:
+    """uvicorn as `serve` runs it (with `GuardedServer`): HTTP/1.1 with a deadline for each request, a cap on
+    connections and small accept batches (issue 14.2, bot/web/limits.py); the body limit is the app's middleware.
+    No lifespan: `serve` starts and stops the web app itself."""
+    limits = ConnectionLimits(max_connections(settings.web_max_connections), settings.web_read_timeout_seconds,
+                              dropped=web.metrics.connections_closed.inc)
+    log.info("accepting at most %d connections at once; a request must arrive within %g s",
+             limits.max_connections, limits.read_timeout)
+    return uvicorn.Config(web.starlette, host=settings.host, port=settings.port if port is None else port,
+                          lifespan="off", access_log=False, log_level=settings.log_level.lower(), log_config=None,
+                          http=guarded_protocol(limits),  # type: ignore[arg-type]
+                          backlog=accept_batch(limits.max_connections))
 
 
 class SenderWorker:
@@ -130,10 +145,10 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, but a SIGTERM/SIGINT is not raised again once it has stopped: uvicorn does that to exit
-    with the signal's code, which would end the process before the web app (the Telegram application, the sender,
-    the database) is stopped. `serve` stops it all, then exits 0."""
+class _Server(GuardedServer):
+    """uvicorn's server with the limits of bot/web/limits.py, but a SIGTERM/SIGINT is not raised again once it has
+    stopped: uvicorn does that to exit with the signal's code, which would end the process before the web app (the
+    Telegram application, the sender, the database) is stopped. `serve` stops it all, then exits 0."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -163,9 +178,7 @@ async def serve(settings: Settings) -> int:
         desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
         if desk is not None:
             web.workers.append(desk)
-        config = uvicorn.Config(web.starlette, host=settings.host, port=settings.port, lifespan="off",
-                                access_log=False, log_level=settings.log_level.lower(), log_config=None)
-        server = _Server(config)
+        server = _Server(server_config(web, settings))
         sock = listen(settings.host, settings.port)  # the port first: one taken ends serve here, in one line
         try:
             try:
