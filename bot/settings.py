@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(default=None, pattern=_TELEGRAM_SECRET)
     web_read_timeout_seconds: float = Field(default=10, gt=0, le=600)  # a request's head and body must arrive in it
     web_max_connections: int = Field(default=1000, ge=1, le=100_000)  # open at once (at most half the fd limit)
+    metrics_token: str | None = Field(default=None, min_length=16)  # /metrics needs it as a bearer token; unset: 404
     whatsapp_token: str | None = None
     whatsapp_phone_id: str | None = Field(default=None, pattern=r"^\d+$")
     whatsapp_app_secret: str | None = None

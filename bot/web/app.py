@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import StatusUpdate
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
 from bot.metrics import Metrics, gauge, ticket_gauges
+from bot.web.gauges import StoredGauges, reader
 from bot.web.limits import MAX_BODY_BYTES, BodyLimit
 from bot.web.queue import DEFAULT_MAX_PENDING, DEFAULT_WORKERS, Batch, KeyedQueue
 from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, same_secret, valid_signature
@@ -35,7 +37,7 @@ from bot.web.updates import read_update
 from handlers.api import Event, EventKind
 from handlers.handoff import STAFF_PERIOD as TICKET_PERIOD
 from handlers.router import GO, Router
-from storage import StorageError
+from storage import Storage, StorageError, open_storage
 from storage.interface import ChatTurns
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class WebhookSecrets:
     whatsapp_verify_token: str | None = None
     whatsapp_phone_id: str | None = None
     public_url: str | None = None
+    metrics_token: str | None = None  # /metrics answers only with it (Authorization: Bearer); unset: 404
 
 
 def handler_label(event: Event, router: Router) -> str:
@@ -92,10 +95,13 @@ class Web:
     queue: KeyedQueue = field(default_factory=lambda: KeyedQueue(DEFAULT_WORKERS, DEFAULT_MAX_PENDING))
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    gauges: StoredGauges = field(init=False)
     _tickets: dict[int, int | None] = field(default_factory=dict)  # Telegram update_id -> its chat's turn
 
     def __post_init__(self) -> None:
         self.app.router.observers.append(self._observe)
+        self.gauges = StoredGauges(self._figures_source, reader(lambda: self.clock() - TICKET_PERIOD, self.clock),
+                                   keep_open=self.app.storage)
         # Three status callbacks come back for every message sent: they are written together, not one by one.
         self.statuses: Batch[StatusUpdate] | None = (
             Batch(self.queue, STATUS_KEY, self.whatsapp.handle_statuses, self.queue.max_pending)
@@ -143,6 +149,7 @@ class Web:
                 await task
         self._tasks.clear()
         await self.queue.stop()
+        await self.gauges.close()
         for worker in reversed(self.workers):
             await worker.stop()
         if self.telegram is not None:
@@ -302,14 +309,24 @@ class Web:
         return JSONResponse({"ok": ok, "checks": checks, "queue": self.queue.pending}, status_code=200 if ok else 503)
 
     async def metrics_page(self, request: Request) -> Response:
+        """Prometheus' page, for whoever holds METRICS_TOKEN (`Authorization: Bearer ...`); without the setting
+        there is no such page (404). It names no person: ids stay out of every label."""
+        token = self.secrets.metrics_token
+        if not token:
+            return PlainTextResponse("not found", status_code=404)
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not same_secret(given.strip(), token):
+            self.metrics.webhooks.inc("metrics", "forbidden")
+            log.warning("/metrics refused: wrong or missing bearer token from %s", _client(request))
+            return PlainTextResponse("unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        figures = await self.gauges.figures()  # read on a connection of its own, one read at a time, cached
         lines = list(self.metrics.counters())
         lines += gauge("prakerja_webhook_queue_pending", "Webhook jobs waiting or running.",
                        {(): self.queue.pending})
-        try:
-            counts = await self.app.storage.metrics.counts(self.clock())
-        except StorageError:
-            log.exception("metrics: database unreachable")
-        else:
+        lines += gauge("prakerja_metrics_figures_age_seconds", "How old the figures read from the database are.",
+                       {(): max(0.0, time.monotonic() - figures.read_at)})
+        if figures.counts is not None:
+            counts = figures.counts
             lines += ["# HELP prakerja_link_failures_total Failed account-link verifications (audit log).",
                       "# TYPE prakerja_link_failures_total counter",
                       f"prakerja_link_failures_total {counts.link_failures}"]
@@ -318,13 +335,16 @@ class Web:
             states = {"pending": 0, "sent": 0, "failed": 0, "blocked": 0} | counts.deliveries
             lines += gauge("prakerja_outbox_deliveries", "Outbox deliveries by state.",
                            {(state,): n for state, n in states.items()}, ("state",))
-        try:  # the hand-off to support staff (issue 8): the figures of /tiket
-            tickets = await self.app.storage.tickets.summary(self.clock() - TICKET_PERIOD, 0)
-        except StorageError:
-            log.exception("metrics: tickets unreadable")
-        else:
-            lines += ticket_gauges(tickets, self.clock())
+        if figures.tickets is not None:  # the hand-off to support staff (issue 8): the figures of /tiket
+            lines += ticket_gauges(figures.tickets, self.clock())
         return Response("\n".join(lines) + "\n", media_type=METRICS_CONTENT_TYPE)
+
+    async def _figures_source(self) -> Storage:
+        """A database connection of the figures' own (a pool of one on PostgreSQL), so no answer waits for them."""
+        target = self.app.settings.database_target
+        if target == ":memory:":  # another connection would see another, empty database
+            return self.app.storage
+        return await open_storage(target, pool_size=1)
 
 
 def _bind(handler: Callable[[Any], Awaitable[None]], item: Any) -> Callable[[], Awaitable[None]]:

@@ -69,6 +69,7 @@ def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = No
         whatsapp_verify_token=settings.whatsapp_verify_token,
         whatsapp_phone_id=settings.whatsapp_phone_id,
         public_url=str(settings.public_url) if settings.public_url else None,
+        metrics_token=settings.metrics_token,
     )
     return Web(app, secrets, whatsapp=whatsapp, telegram=telegram, workers=workers or [], metrics=metrics)
 

@@ -89,7 +89,7 @@ async def wait_ready(url: str, deadline: float) -> None:
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
             try:
-                if (await client.get(url + "/metrics")).status_code == 200:
+                if (await client.get(url + "/metrics")).status_code in (200, 404):  # up (404: no METRICS_TOKEN)
                     return
             except httpx.TransportError:
                 pass

@@ -18,7 +18,7 @@ from bot.web import Web
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
 from tests.handoff.conftest import ADMIN, GROUP, Outbox, Staff, topic_of, topic_texts
-from tests.whatsapp.conftest import APP_SECRET, make_web, wa_settings
+from tests.whatsapp.conftest import APP_SECRET, METRICS_AUTH, make_web, wa_settings
 from tests.whatsapp.user import WhatsAppUser
 
 SITI = "6281100000001"
@@ -55,7 +55,7 @@ def wa_outbox(app: App, api: FakeBotApi, web: Web) -> Outbox:
 
 async def scrape(web: Web) -> str:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web.starlette), base_url="http://bot.test") as http:
-        return (await http.get("/metrics")).text
+        return (await http.get("/metrics", headers=METRICS_AUTH)).text
 
 
 async def test_a_ticket_from_whatsapp_relayed_both_ways_closed_and_rated(
@@ -132,7 +132,8 @@ async def test_admins_see_ticket_figures_and_metrics(
     assert "1 terbuka, 0 menunggu jawaban" in admin.text and "#1 · +62811****0001 · WhatsApp" in admin.text
     assert f"{staff.user_id}: 1 terbuka, 0 ditutup, belum dinilai" in admin.text
     metrics = await scrape(web)
-    assert f'prakerja_tickets_by_staff{{staff="{staff.user_id}",state="open"}} 1' in metrics
+    assert 'prakerja_tickets_answered{state="open"} 1' in metrics and "prakerja_support_staff_active 1" in metrics
+    assert str(staff.user_id) not in metrics  # no label names a person (issue 14.7)
     assert "prakerja_tickets_waiting 0" in metrics
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.demo import DEMO_PEPPER
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
-from tests.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN
+from tests.whatsapp.conftest import APP_SECRET, METRICS_TOKEN, VERIFY_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_SECRET = "serve-test-secret"
@@ -82,7 +82,8 @@ async def serve_process(folder: Path, wa: FakeWhatsAppApi, tg: FakeBotApi | None
                    "DATABASE_PATH": str(folder / "serve.sqlite3"), "NIK_PEPPER": DEMO_PEPPER,
                    "WHATSAPP_TOKEN": wa.token, "WHATSAPP_PHONE_ID": wa.phone_id, "WHATSAPP_APP_SECRET": APP_SECRET,
                    "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_API_URL": wa.base_url,
-                   "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "INFO", **env}
+                   "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "INFO", "METRICS_TOKEN": METRICS_TOKEN,
+                   **env}
     if tg is not None:
         environment.update(TELEGRAM_BOT_TOKEN=tg.token, TELEGRAM_API_URL=tg.base_url,
                            TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET)

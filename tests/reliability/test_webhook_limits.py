@@ -22,6 +22,7 @@ from bot.web.limits import MAX_BODY_BYTES
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
 from tests.reliability.serving import TELEGRAM_SECRET, closed_by_server, fetch, get, serve_process
+from tests.whatsapp.conftest import METRICS_AUTH
 
 HUGE = 100_000_000  # bytes each attacker offers (the probe used 300 MB; 100 MB shows the same in less time)
 CHUNK = 1 << 20
@@ -117,7 +118,7 @@ async def test_huge_bodies_are_refused_at_once_without_memory_growth(
             await asyncio.sleep(0.3)
         growth = served.memory_kib("VmHWM") - peak_before
         log = served.log
-        metrics = (await fetch(served.port, "/metrics"))[1]
+        metrics = (await fetch(served.port, "/metrics", METRICS_AUTH))[1]
     for status, seconds, sent in answers:
         # 413, or the connection closed before the client read it (it was still sending: the kernel resets)
         assert status in (413, CLOSED), answers
@@ -188,7 +189,7 @@ async def test_slow_clients_are_cut_off_and_healthz_answers_throughout_with_256_
         async with HealthProbe(served.port).running() as health:
             seen = await asyncio.to_thread(asyncio.run, flood(served.port, SLOW_CLIENTS, read_timeout))
         log = served.log
-        metrics = (await fetch(served.port, "/metrics"))[1]
+        metrics = (await fetch(served.port, "/metrics", METRICS_AUTH))[1]
     assert seen.trickler_seconds is not None and seen.trickler_seconds < read_timeout + 1.5, \
         "a client sending a byte at a time was not cut off"
     assert seen.still_open == 0, f"{seen.still_open} of {seen.opened} slow connections still open"

@@ -18,6 +18,8 @@ from tests.whatsapp.user import WhatsAppUser
 
 APP_SECRET = "test-app-secret-not-real"
 VERIFY_TOKEN = "test-verify-token"
+METRICS_TOKEN = "test-metrics-token-not-real"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 FAST_RETRIES = (0.01, 0.02, 0.04)
 
 
@@ -28,7 +30,7 @@ async def wa_api() -> AsyncIterator[FakeWhatsAppApi]:
 
 
 def wa_settings(tmp_path: Path, api: FakeWhatsAppApi, **extra: object) -> Settings:
-    options: dict[str, object] = {"admin_ids": "9000001", **extra}
+    options: dict[str, object] = {"admin_ids": "9000001", "metrics_token": METRICS_TOKEN, **extra}
     return load_settings(database_path=tmp_path / "bot.sqlite3", nik_pepper=DEMO_PEPPER,
                          whatsapp_token=api.token, whatsapp_phone_id=api.phone_id, whatsapp_app_secret=APP_SECRET,
                          whatsapp_verify_token=VERIFY_TOKEN, whatsapp_api_url=api.base_url, **options)
@@ -38,6 +40,7 @@ def make_web(app: App, settings: Settings) -> Web:
     web = build_web(app, settings)
     assert web.whatsapp is not None
     web.whatsapp.retry_delays = FAST_RETRIES
+    web.gauges.min_age = web.gauges.duty = 0  # every scrape reads the database: tests look right after an action
     return web
 
 

@@ -24,7 +24,7 @@ from bot.web.security import sign
 from bot.web.serve import build_web
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
-from tests.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, make_web, wa_settings
+from tests.whatsapp.conftest import APP_SECRET, METRICS_AUTH, VERIFY_TOKEN, make_web, wa_settings
 from tests.whatsapp.user import WhatsAppUser, fixture, message_of
 
 SITI = "6281100000001"
@@ -175,7 +175,7 @@ async def test_healthz_and_metrics(user: WhatsAppUser, http: httpx.AsyncClient) 
     await user.post(user.payload("text"), signature=None)
     health = await http.get("/healthz")
     assert health.status_code == 200 and health.json()["checks"]["database"] is True
-    metrics = (await http.get("/metrics")).text
+    metrics = (await http.get("/metrics", headers=METRICS_AUTH)).text
     assert 'prakerja_updates_total{channel="whatsapp",handler="hasil"} 1' in metrics
     assert 'prakerja_webhook_requests_total{channel="whatsapp",outcome="bad_signature"} 1' in metrics
     assert 'prakerja_handler_seconds_count{channel="whatsapp"} 1' in metrics

@@ -39,6 +39,7 @@ RETRY_DELAYS_S = (1.0, 2.0, 4.0)  # backoff after a rate limit or a server error
 TYPED_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$", re.ASCII)  # ASCII digits only (handlers/digits.py)
 
 Forward = Callable[[Notice], Awaitable[None]]
+STATUS_LABELS = frozenset({"sent", "delivered", "read", "failed", "deleted", "played", "warning"})
 
 
 @dataclass
@@ -144,8 +145,8 @@ class WhatsAppChannel:
 
     async def handle_statuses(self, statuses: Sequence[StatusUpdate]) -> None:
         """Record status callbacks (sent, delivered, read, failed) in arrival order, in one write."""
-        for status in statuses:
-            self.metrics.statuses.inc(status.status)
+        for status in statuses:  # a label per status Meta names; anything else is "other" (labels stay few)
+            self.metrics.statuses.inc(status.status if status.status in STATUS_LABELS else "other")
         await self.storage.whatsapp.record_statuses(
             [StatusRecord(s.message_id, s.recipient, s.status, s.error_code, s.timestamp) for s in statuses])
         for status in statuses:
