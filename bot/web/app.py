@@ -325,6 +325,9 @@ class Web:
                        {(): self.queue.pending})
         lines += gauge("prakerja_metrics_figures_age_seconds", "How old the figures read from the database are.",
                        {(): max(0.0, time.monotonic() - figures.read_at)})
+        lines += ["# HELP prakerja_metrics_figure_reads_total Reads of the database for this page (any scrapers).",
+                  "# TYPE prakerja_metrics_figure_reads_total counter",
+                  f"prakerja_metrics_figure_reads_total {self.gauges.reads}"]
         if figures.counts is not None:
             counts = figures.counts
             lines += ["# HELP prakerja_link_failures_total Failed account-link verifications (audit log).",

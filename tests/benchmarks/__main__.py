@@ -28,6 +28,8 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
                 "hand-off relay latency p50/p99, applicant <-> support topic (issue 8)"),
     "understanding": ("tests.benchmarks.understanding", "main",
                       "free text: CPU per message p50/p99 and the memory it adds (issue 13)"),
+    "metrics": ("tests.benchmarks.metrics_load", "main",
+                "answer p99 of `serve` at 2M deliveries, 0 vs 16 /metrics scrapers (issue 15.4)"),
 }
 # Also by hand, not in `all`: issue 7's several processes on PostgreSQL, and the sender alone.
 MORE: dict[str, tuple[str, str, str]] = {
