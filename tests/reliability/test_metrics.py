@@ -64,6 +64,7 @@ async def test_scrapes_never_use_the_answering_connection_and_read_once_for_all_
     assert "/hasil" in user.text_out
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgres"], indirect=True)  # PostgreSQL: a pool of one of its own
 async def test_figures_follow_the_database_once_they_are_old_enough(
     web: Web, http: httpx.AsyncClient, wa_user: WhatsAppUser, people: list[DemoApplicant]
 ) -> None:
