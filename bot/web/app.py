@@ -29,7 +29,7 @@ from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import StatusUpdate
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
 from bot.metrics import Metrics, gauge, ticket_gauges
-from bot.web.gauges import StoredGauges, reader
+from bot.web.gauges import StoredGauges, at_low_priority, reader
 from bot.web.limits import MAX_BODY_BYTES, BodyLimit
 from bot.web.queue import DEFAULT_MAX_PENDING, DEFAULT_WORKERS, Batch, KeyedQueue
 from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, same_secret, valid_signature
@@ -347,7 +347,7 @@ class Web:
         target = self.app.settings.database_target
         if target == ":memory:":  # another connection would see another, empty database
             return self.app.storage
-        return await open_storage(target, pool_size=1)
+        return await at_low_priority(lambda: open_storage(target, pool_size=1))
 
 
 def _bind(handler: Callable[[Any], Awaitable[None]], item: Any) -> Callable[[], Awaitable[None]]:

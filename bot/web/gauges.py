@@ -4,7 +4,8 @@ path (issue 15.4).
 Each scrape used to count every delivery by state (`GROUP BY state`, 0.5 s at 2M rows) on the connection that
 answers applicants: with 4-16 scrapers answers went from 0.06 s to 2-10 s. Now the figures are
 - read on a database connection of their own (SQLite: a second connection, its own thread, reading beside the
-  writer in WAL mode; PostgreSQL: a pool of one), opened at the first scrape, so no answer queues behind them;
+  writer in WAL mode, at the lowest CPU priority; PostgreSQL: a pool of one), opened at the first scrape, so no
+  answer queues behind them;
 - read by one task at a time, whatever the number of scrapers: scrapes that come while a read runs wait for that
   read; and at most once per `max_age` seconds, which grows with the read's cost (`duty`: a read that takes
   0.5 s is repeated at most every 10 s), so a pile of scrapers costs the database what one does.
@@ -17,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ from storage.models import TicketSummary
 
 log = logging.getLogger(__name__)
 
+FIGURES_NICE = 19  # the figures' database thread runs at the lowest CPU priority (Linux: per thread)
+EXECUTOR_THREADS = ("ThreadPoolExecutor", "asyncio_")  # shared worker threads: never reniced
 MIN_AGE_S = 10.0  # figures are at most this old when served (Prometheus scrapes every 15-60 s)
 DUTY = 0.05  # at most this share of the time is spent reading them: age >= read time / DUTY
 READ_TIMEOUT_S = 30.0
@@ -96,6 +102,21 @@ class StoredGauges:
         if self._source is not None and self._source is not self.keep_open:
             await self._source.close()
         self._source = None
+
+
+async def at_low_priority(open_source: Opener) -> Storage:
+    """Open with `open_source`, and lower the CPU priority of the threads the opening started (SQLite's connection
+    thread): on a busy machine a long count then waits for spare CPU instead of taking it from the answers. (On
+    PostgreSQL the count runs in the server; no thread is started here.) Linux only: there `setpriority` on a
+    thread id changes that thread alone."""
+    before = {thread.ident for thread in threading.enumerate()}
+    storage = await open_source()
+    if sys.platform == "linux":
+        for thread in threading.enumerate():
+            if thread.ident not in before and thread.native_id and not thread.name.startswith(EXECUTOR_THREADS):
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, thread.native_id, FIGURES_NICE)
+    return storage
 
 
 def reader(since: Callable[[], datetime], now: Callable[[], datetime]) -> Read:

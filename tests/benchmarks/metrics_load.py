@@ -1,15 +1,16 @@
 """Does scraping /metrics slow the answers? `python -m bot serve` on a database of 2,000,000 outbox deliveries,
 answering Telegram updates at a steady rate, with 0 and then 16 Prometheus scrapers (issue 15.4).
 
-    python -m tests.benchmarks metrics [--deliveries 2000000] [--rate 30] [--seconds 20] [--scrapers 16]
-                                       [--interval 1.0] [--code DIR]
+    python -m tests.benchmarks metrics [--deliveries 2000000] [--rate 30] [--seconds 15] [--rounds 3]
+                                       [--scrapers 16] [--interval 1.0] [--code DIR]
 
 The bot is a real process on 127.0.0.1 with the fake Bot API in this process. Each update comes from a new user
 (`/start`, as the webhook benchmark sends them) at `--rate` per second; its answer time runs from the POST to the
-moment the fake Bot API receives the bot's sendMessage for that chat. Three phases of `--seconds` each: no scrapers,
-`--scrapers` scrapers each GETting /metrics every `--interval` seconds (with the bearer token), no scrapers again.
-Printed: answer p50/p99/max of each phase, the ratio of p99 with scrapers to p99 without (the mean of the two
-phases without; target <= 1.10), the scrapes' own latency, and the database reads the page made.
+moment the fake Bot API receives the bot's sendMessage for that chat. `--rounds` rounds of two phases of `--seconds`
+each, alternating so that the machine's other work falls on both alike: no scrapers, then `--scrapers` scrapers each
+GETting /metrics every `--interval` seconds (with the bearer token). Printed: answer p50/p99/max of each phase and
+of all phases of each kind, the ratio of p99 with scrapers to p99 without (target <= 1.10), the scrapes' own
+latency, and the database reads the page made.
 
 Before issue 15.4 every scrape ran `GROUP BY state` over all deliveries on the connection that answers (0.5 s at
 2M rows). `--code /path/to/an/older/checkout` runs that checkout's `serve` instead, for the figures before.
@@ -166,6 +167,11 @@ async def scrape_loop(port: int, interval: float, until: float, latencies: list[
         await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
+async def scrape(port: int, scrapers: int, interval: float, until: float, latencies: list[float],
+                 statuses: list[int]) -> None:
+    await asyncio.gather(*(scrape_loop(port, interval, until, latencies, statuses) for _ in range(scrapers)))
+
+
 async def figure_reads(port: int) -> str:
     """What the page says about its own database reads (the age of its figures), if it says it."""
     _, body = await request(port, f"GET /metrics HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {METRICS_TOKEN}\r\n"
@@ -175,8 +181,8 @@ async def figure_reads(port: int) -> str:
     return "; ".join(lines) or "(no figures on the page)"
 
 
-async def run(source: Path, deliveries: int, rate: float, seconds: float, scrapers: int, interval: float,
-              code: Path) -> None:
+async def run(source: Path, deliveries: int, rate: float, seconds: float, rounds: int, scrapers: int,
+              interval: float, code: Path) -> None:
     header(f"metrics: answer times of `serve` at {rate:g} updates/s, {deliveries:,} deliveries stored, 0 vs"
            f" {scrapers} scrapers every {interval:g} s")
     print(f"code under test: {code}; load average {os.getloadavg()[0]:.2f}")
@@ -189,32 +195,37 @@ async def run(source: Path, deliveries: int, rate: float, seconds: float, scrape
                 await wait_ready(port, time.monotonic() + START_TIMEOUT_S)
                 load = Load(port, api, 30_000_000)
                 await load.run(rate, 2.0)  # warm-up: imports, caches, the first chats
-                results: dict[str, list[float]] = {}
+                results: dict[bool, list[float]] = {False: [], True: []}
+                busy: dict[bool, list[float]] = {False: [], True: []}
                 scrape_latencies: list[float] = []
                 scrape_statuses: list[int] = []
-                cpu = {}
-                for phase, with_scrapers in (("without scrapers", False), ("with scrapers", True),
-                                             ("without scrapers again", False)):
-                    before = cpu_seconds(bot.pid)
-                    tasks = []
-                    if with_scrapers:
-                        until = time.monotonic() + seconds + 0.1
-                        tasks = [asyncio.create_task(scrape_loop(port, interval, until, scrape_latencies,
-                                                                 scrape_statuses)) for _ in range(scrapers)]
-                    results[phase] = await load.run(rate, seconds)
-                    await asyncio.gather(*tasks)
-                    cpu[phase] = (cpu_seconds(bot.pid) - before) / seconds
-                    print(f"{phase:24}: answers {summary_ms(results[phase])} ({len(results[phase])} answers;"
-                          f" the bot busy {cpu[phase]:.0%} of a core)")
+                for round_number in range(1, rounds + 1):
+                    for with_scrapers in (False, True):
+                        before = cpu_seconds(bot.pid)
+                        scraping = None
+                        if with_scrapers:  # in a thread of their own: the load's clock is not theirs to slow
+                            scraping = asyncio.create_task(asyncio.to_thread(
+                                asyncio.run, scrape(port, scrapers, interval, time.monotonic() + seconds + 0.1,
+                                                    scrape_latencies, scrape_statuses)))
+                        answers = await load.run(rate, seconds)
+                        if scraping is not None:
+                            await scraping
+                        results[with_scrapers] += answers
+                        busy[with_scrapers].append((cpu_seconds(bot.pid) - before) / seconds)
+                        label = f"with {scrapers} scrapers" if with_scrapers else "without scrapers"
+                        print(f"round {round_number}, {label:18}: answers {summary_ms(answers)}")
+                for with_scrapers in (False, True):
+                    label = f"with {scrapers} scrapers" if with_scrapers else "without scrapers"
+                    print(f"all rounds, {label:18}: answers {summary_ms(results[with_scrapers])}"
+                          f" ({len(results[with_scrapers])} answers; the bot busy"
+                          f" {sum(busy[with_scrapers]) / rounds:.0%} of a core)")
                 print(f"scrapes: {len(scrape_latencies)} (statuses {sorted(set(scrape_statuses))}),"
                       f" {summary_ms(scrape_latencies) if scrape_latencies else '-'}")
                 print(f"the page: {await figure_reads(port)}")
             finally:
                 bot.send_signal(signal.SIGINT)
                 bot.wait(timeout=30)
-    without = [percentile(sorted(results[p]), 0.99) for p in ("without scrapers", "without scrapers again")]
-    with_p99 = percentile(sorted(results["with scrapers"]), 0.99)
-    ratio = with_p99 / (sum(without) / len(without))
+    ratio = percentile(sorted(results[True]), 0.99) / percentile(sorted(results[False]), 0.99)
     print(f"answer p99 with {scrapers} scrapers / without: {ratio:.2f} (target <= {RATIO_TARGET:.2f}:"
           f" {verdict(ratio <= RATIO_TARGET)})")
 
@@ -223,11 +234,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deliveries", type=int, default=2_000_000)
     parser.add_argument("--rate", type=float, default=30.0, help="updates per second")
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (without, with scrapers)")
     parser.add_argument("--scrapers", type=int, default=16)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one scraper's scrapes")
     parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose `serve` runs")
     args = parser.parse_args(argv)
     source = database(args.deliveries)  # built before the event loop: the migration runs its own
-    asyncio.run(run(source, args.deliveries, args.rate, args.seconds, args.scrapers, args.interval,
+    asyncio.run(run(source, args.deliveries, args.rate, args.seconds, args.rounds, args.scrapers, args.interval,
                     args.code.resolve()))
