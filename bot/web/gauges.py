@@ -6,9 +6,10 @@ answers applicants: with 4-16 scrapers answers went from 0.06 s to 2-10 s. Now t
 - read on a database connection of their own (SQLite: a second connection, its own thread, reading beside the
   writer in WAL mode, at the lowest CPU priority; PostgreSQL: a pool of one), opened at the first scrape, so no
   answer queues behind them;
-- read by one task at a time, whatever the number of scrapers: scrapes that come while a read runs wait for that
-  read; and at most once per `max_age` seconds, which grows with the read's cost (`duty`: a read that takes
-  0.5 s is repeated at most every 10 s), so a pile of scrapers costs the database what one does.
+- read by one task at a time, whatever the number of scrapers, in the background: scrapes that come while a read
+  runs get the figures of the read before (`prakerja_metrics_figures_age_seconds` says how old); and at most once
+  per `max_age` seconds, which grows with the read's cost (`duty`: a read that takes 0.5 s is repeated at most
+  every 10 s), so a pile of scrapers costs the database what one does.
 The figures are read through the storage's own repositories (`metrics.counts`, `tickets.summary`), as before.
 The counters kept in memory (updates, latencies, webhooks) are rendered fresh on every scrape.
 """
@@ -53,8 +54,10 @@ Opener = Callable[[], Awaitable[Storage]]
 
 class StoredGauges:
     def __init__(self, open_source: Opener, read: Read, *, min_age: float = MIN_AGE_S, duty: float = DUTY,
-                 clock: Callable[[], float] = time.monotonic, keep_open: Storage | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, keep_open: Storage | None = None,
+                 serve_stale: bool = True) -> None:
         self.open_source = open_source
+        self.serve_stale = serve_stale  # False: a scrape of old figures waits for the new ones (the tests' choice)
         self.keep_open = keep_open  # a storage `open_source` may return that is not ours to close
         self.read = read
         self.min_age = min_age
@@ -71,12 +74,16 @@ class StoredGauges:
         return max(self.min_age, cost / self.duty if self.duty else 0.0)
 
     async def figures(self) -> Figures:
-        """The latest figures: the cached ones while young enough, else those of the read running (or started)."""
+        """The latest figures. Once they are older than `max_age` a new read starts (one at a time), and meanwhile
+        scrapes get the figures they had: only the very first scrape waits for the database. (Scrapes waiting
+        for a read would all be answered in one burst when it ends, holding up the answers queued behind it.)"""
         cached = self._cached
         if cached is not None and self.clock() - cached.read_at < self.max_age:
             return cached
         if self._reading is None:
             self._reading = asyncio.ensure_future(self._read())
+        if cached is not None and self.serve_stale:
+            return cached
         return await asyncio.shield(self._reading)  # a scraper that gives up does not cancel the others' read
 
     async def _read(self) -> Figures:
@@ -95,10 +102,14 @@ class StoredGauges:
         self.reads += 1
         return self._cached
 
-    async def close(self) -> None:
+    async def settled(self) -> None:
+        """Return once no read is in progress."""
         if self._reading is not None:
             with contextlib.suppress(Exception):
-                await self._reading
+                await asyncio.shield(self._reading)
+
+    async def close(self) -> None:
+        await self.settled()
         if self._source is not None and self._source is not self.keep_open:
             await self._source.close()
         self._source = None

@@ -7,10 +7,10 @@ answering Telegram updates at a steady rate, with 0 and then 16 Prometheus scrap
 The bot is a real process on 127.0.0.1 with the fake Bot API in this process. Each update comes from a new user
 (`/start`, as the webhook benchmark sends them) at `--rate` per second; its answer time runs from the POST to the
 moment the fake Bot API receives the bot's sendMessage for that chat. `--rounds` rounds of two phases of `--seconds`
-each, alternating so that the machine's other work falls on both alike: no scrapers, then `--scrapers` scrapers each
-GETting /metrics every `--interval` seconds (with the bearer token). Printed: answer p50/p99/max of each phase and
-of all phases of each kind, the ratio of p99 with scrapers to p99 without (target <= 1.10), the scrapes' own
-latency, and the database reads the page made.
+each, alternating so that the machine's other work falls on both alike: no scrapers, then `--scrapers` scrapers
+each GETting /metrics every `--interval` seconds (with the bearer token), from a process of their own. Printed:
+answer p50/p99/max of each phase and of all phases of each kind, the ratio of p99 with scrapers to p99 without
+(target <= 1.10), the scrapes' own latency, and the database reads the page made.
 
 Before issue 15.4 every scrape ran `GROUP BY state` over all deliveries on the connection that answers (0.5 s at
 2M rows). `--code /path/to/an/older/checkout` runs that checkout's `serve` instead, for the figures before.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -167,9 +168,32 @@ async def scrape_loop(port: int, interval: float, until: float, latencies: list[
         await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
-async def scrape(port: int, scrapers: int, interval: float, until: float, latencies: list[float],
-                 statuses: list[int]) -> None:
-    await asyncio.gather(*(scrape_loop(port, interval, until, latencies, statuses) for _ in range(scrapers)))
+def start_scrapers(port: int, scrapers: int, interval: float, seconds: float) -> subprocess.Popen[bytes]:
+    """The scrapers in a process of their own: in this one they would take the GIL from the load generator and the
+    fake Bot API, whose clocks time the answers."""
+    code = ("from tests.benchmarks.metrics_load import scrapers_main;"
+            f" scrapers_main({port}, {scrapers}, {interval}, {seconds})")
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+async def finish_scrapers(process: subprocess.Popen[bytes]) -> tuple[list[float], list[int]]:
+    out, _ = await asyncio.to_thread(process.communicate)
+    result = json.loads(out)
+    return result["latencies"], result["statuses"]
+
+
+def scrapers_main(port: int, scrapers: int, interval: float, seconds: float) -> None:
+    """In the scrapers' process: scrape until `seconds` have passed, print what was seen as JSON."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+
+    async def scrape() -> None:
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(scrape_loop(port, interval, until, latencies, statuses) for _ in range(scrapers)))
+
+    asyncio.run(scrape())
+    print(json.dumps({"latencies": latencies, "statuses": statuses}))
 
 
 async def figure_reads(port: int) -> str:
@@ -202,14 +226,12 @@ async def run(source: Path, deliveries: int, rate: float, seconds: float, rounds
                 for round_number in range(1, rounds + 1):
                     for with_scrapers in (False, True):
                         before = cpu_seconds(bot.pid)
-                        scraping = None
-                        if with_scrapers:  # in a thread of their own: the load's clock is not theirs to slow
-                            scraping = asyncio.create_task(asyncio.to_thread(
-                                asyncio.run, scrape(port, scrapers, interval, time.monotonic() + seconds + 0.1,
-                                                    scrape_latencies, scrape_statuses)))
+                        scraping = start_scrapers(port, scrapers, interval, seconds + 0.1) if with_scrapers else None
                         answers = await load.run(rate, seconds)
                         if scraping is not None:
-                            await scraping
+                            latencies, statuses = await finish_scrapers(scraping)
+                            scrape_latencies += latencies
+                            scrape_statuses += statuses
                         results[with_scrapers] += answers
                         busy[with_scrapers].append((cpu_seconds(bot.pid) - before) / seconds)
                         label = f"with {scrapers} scrapers" if with_scrapers else "without scrapers"

@@ -65,17 +65,21 @@ async def test_scrapes_never_use_the_answering_connection_and_read_once_for_all_
 
 
 @pytest.mark.parametrize("app", ["sqlite", "postgres"], indirect=True)  # PostgreSQL: a pool of one of its own
-async def test_figures_follow_the_database_once_they_are_old_enough(
+async def test_figures_follow_the_database_once_they_are_old_enough_without_a_scrape_waiting(
     web: Web, http: httpx.AsyncClient, wa_user: WhatsAppUser, people: list[DemoApplicant]
 ) -> None:
     user = wa_user
-    web.gauges.min_age = 10.0
-    first = (await http.get("/metrics", headers=METRICS_AUTH)).text
+    web.gauges.min_age, web.gauges.serve_stale = 10.0, True  # as in production
+    first = (await http.get("/metrics", headers=METRICS_AUTH)).text  # the first scrape waits for the first read
     assert "prakerja_link_failures_total 0" in first
     await user.text("hubungkan")
     await user.text(people[1].nik)  # Budi's NIK, not hers: one failed verification, audited
     assert "tidak cocok" in user.text_out
     assert "prakerja_link_failures_total 0" in (await http.get("/metrics", headers=METRICS_AUTH)).text  # cached
-    web.gauges.min_age = 0.0
-    web.gauges.duty = 0.0
+    web.gauges.min_age = 0.0  # the figures are now old:
+    stale = (await http.get("/metrics", headers=METRICS_AUTH)).text  # answered at once with them, a read started
+    assert "prakerja_link_failures_total 0" in stale and web.gauges.reads == 1
+    await asyncio.wait_for(web.gauges.settled(), 5)
+    assert web.gauges.reads == 2
+    web.gauges.min_age = 10.0
     assert "prakerja_link_failures_total 1" in (await http.get("/metrics", headers=METRICS_AUTH)).text

@@ -40,7 +40,8 @@ def make_web(app: App, settings: Settings) -> Web:
     web = build_web(app, settings)
     assert web.whatsapp is not None
     web.whatsapp.retry_delays = FAST_RETRIES
-    web.gauges.min_age = web.gauges.duty = 0  # every scrape reads the database: tests look right after an action
+    # Every scrape reads the database and waits for it: tests look right after an action.
+    web.gauges.min_age, web.gauges.duty, web.gauges.serve_stale = 0, 0, False
     return web
 
 
