@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600.0
 HEALTH_TIMEOUT_S = 2.0
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PAGE_REUSE_S = 1.0  # scrapes within this of a rendered /metrics page get the same page
 STATUS_KEY = "wa-statuses"  # the queue key of the status writes: one at a time, in arrival order
 
 
@@ -96,6 +97,8 @@ class Web:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     gauges: StoredGauges = field(init=False)
+    page_reuse: float = PAGE_REUSE_S
+    _page: tuple[float, bytes] | None = None  # the last /metrics page and when it was rendered (time.monotonic)
     _tickets: dict[int, int | None] = field(default_factory=dict)  # Telegram update_id -> its chat's turn
 
     def __post_init__(self) -> None:
@@ -319,6 +322,9 @@ class Web:
             self.metrics.webhooks.inc("metrics", "forbidden")
             log.warning("/metrics refused: wrong or missing bearer token from %s", _client(request))
             return PlainTextResponse("unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        now = time.monotonic()
+        if self._page is not None and now - self._page[0] < self.page_reuse:  # scrapers that come together
+            return Response(self._page[1], media_type=METRICS_CONTENT_TYPE)
         figures = await self.gauges.figures()  # read on a connection of its own, one read at a time, cached
         lines = list(self.metrics.counters())
         lines += gauge("prakerja_webhook_queue_pending", "Webhook jobs waiting or running.",
@@ -340,7 +346,9 @@ class Web:
                            {(state,): n for state, n in states.items()}, ("state",))
         if figures.tickets is not None:  # the hand-off to support staff (issue 8): the figures of /tiket
             lines += ticket_gauges(figures.tickets, self.clock())
-        return Response("\n".join(lines) + "\n", media_type=METRICS_CONTENT_TYPE)
+        page = ("\n".join(lines) + "\n").encode()
+        self._page = (time.monotonic(), page)
+        return Response(page, media_type=METRICS_CONTENT_TYPE)
 
     async def _figures_source(self) -> Storage:
         """A database connection of the figures' own (a pool of one on PostgreSQL), so no answer waits for them."""

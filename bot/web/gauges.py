@@ -9,7 +9,9 @@ answers applicants: with 4-16 scrapers answers went from 0.06 s to 2-10 s. Now t
 - read by one task at a time, whatever the number of scrapers, in the background: scrapes that come while a read
   runs get the figures of the read before (`prakerja_metrics_figures_age_seconds` says how old); and at most once
   per `max_age` seconds, which grows with the read's cost (`duty`: a read that takes 0.5 s is repeated at most
-  every 10 s), so a pile of scrapers costs the database what one does.
+  every 50 s), so a pile of scrapers costs the database what one does. Even on its own connection and at the
+  lowest priority a long count slows the answers beside it on a small machine (two CPUs that share a core's
+  caches): it has to be rare, not only elsewhere.
 The figures are read through the storage's own repositories (`metrics.counts`, `tickets.summary`), as before.
 The counters kept in memory (updates, latencies, webhooks) are rendered fresh on every scrape.
 """
@@ -35,8 +37,8 @@ log = logging.getLogger(__name__)
 
 FIGURES_NICE = 19  # the figures' database thread runs at the lowest CPU priority (Linux: per thread)
 EXECUTOR_THREADS = ("ThreadPoolExecutor", "asyncio_")  # shared worker threads: never reniced
-MIN_AGE_S = 10.0  # figures are at most this old when served (Prometheus scrapes every 15-60 s)
-DUTY = 0.05  # at most this share of the time is spent reading them: age >= read time / DUTY
+MIN_AGE_S = 15.0  # figures are at most this old when served (Prometheus scrapes every 15-60 s)
+DUTY = 0.01  # at most this share of the time is spent reading them: age >= read time / DUTY
 READ_TIMEOUT_S = 30.0
 
 

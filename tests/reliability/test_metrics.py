@@ -69,7 +69,7 @@ async def test_figures_follow_the_database_once_they_are_old_enough_without_a_sc
     web: Web, http: httpx.AsyncClient, wa_user: WhatsAppUser, people: list[DemoApplicant]
 ) -> None:
     user = wa_user
-    web.gauges.min_age, web.gauges.serve_stale = 10.0, True  # as in production
+    web.gauges.min_age, web.gauges.serve_stale = 10.0, True  # as in production (a page is rendered each time)
     first = (await http.get("/metrics", headers=METRICS_AUTH)).text  # the first scrape waits for the first read
     assert "prakerja_link_failures_total 0" in first
     await user.text("hubungkan")

@@ -41,7 +41,7 @@ def make_web(app: App, settings: Settings) -> Web:
     assert web.whatsapp is not None
     web.whatsapp.retry_delays = FAST_RETRIES
     # Every scrape reads the database and waits for it: tests look right after an action.
-    web.gauges.min_age, web.gauges.duty, web.gauges.serve_stale = 0, 0, False
+    web.gauges.min_age, web.gauges.duty, web.gauges.serve_stale, web.page_reuse = 0, 0, False, 0
     return web
 
 
