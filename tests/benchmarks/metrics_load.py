@@ -90,6 +90,8 @@ def database(deliveries: int) -> Path:
         with sqlite3.connect(partial) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         partial.rename(path)
+        for leftover in partial.parent.glob(partial.name + "-*"):  # its -wal and -shm, empty after the checkpoint
+            leftover.unlink()
     return path
 
 
