@@ -1,5 +1,7 @@
-"""PostgreSQL through an asyncpg pool: numbered migrations applied once, units of work, and per-chat turns.
+"""PostgreSQL's engine: an asyncpg pool, numbered migrations applied once, units of work, per-chat turns.
 
+The repositories (storage/repositories/) write `?` placeholders: `numbered` turns them into `$1, $2, ...` (once per
+distinct statement). A unit of work (storage/core.py) runs in a transaction on one connection.
 Several `serve` and `sender` processes share one database. Three things make that safe:
 
 - Migrations run under an advisory lock, recorded in `schema_version`: processes that start together wait for
@@ -14,17 +16,21 @@ Several `serve` and `sender` processes share one database. Three things make tha
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import datetime, timedelta
+from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
-from storage.sqlite.database import StorageError
+from storage.core import Dialect, Kind, Statement, Unit, value
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,50 @@ CONNECT_TIMEOUT_S = 10.0
 # Errors that mean "the database could not do it now": shown to users as "try again", retried by the sender.
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _ROWCOUNT = re.compile(r"(\d+)$")
+PER_CHAT_SPACING = timedelta(seconds=1)  # across senders: a chat is not claimed again within this of a send
+T = TypeVar("T")
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for `pg_advisory_lock` (two names sharing one only serialise each other)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@lru_cache(maxsize=1024)
+def numbered(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2, ...` (statements already numbered have no `?`)."""
+    parts = sql.split("?")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+class PostgresDialect(Dialect):
+    name = "postgres"
+    row_locks = True
+    greatest = "greatest"
+    strpos = "strpos"
+    json_array = "json_build_array"
+    data_version = "NULL"
+    time_step = timedelta(0)
+
+    def isin(self, expr: str, values: Sequence[Any], array_type: str = "text") -> tuple[str, list[Any]]:
+        return f"{expr} = ANY(?::{array_type}[])", [list(values)]
+
+    def rowset(self, name: str, columns: dict[str, str], values: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+        arrays = ", ".join(f"?::{kind}[]" for kind in columns.values())
+        return (f"{name}({', '.join(columns)}) AS (SELECT * FROM unnest({arrays}))",
+                [list(column) for column in zip(*values, strict=True)])
+
+    def lock_name(self, name: str) -> Statement | None:
+        return value("SELECT pg_advisory_xact_lock(?)", (lock_key(name),))
+
+    def claim_spacing(self, now: datetime) -> tuple[str, list[Any]]:
+        return (" AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.chat_id = p.chat_id AND o.id <> p.id"
+                " AND (o.state = 'sending' OR o.sent_at > ?))", [now - PER_CHAT_SPACING])
+
+    async def import_rows(self, db: Any, rows: Iterable[Any]) -> Any:
+        from storage.postgres.importer import import_rows
+
+        return await import_rows(db, rows)
 
 
 def is_postgres_url(target: object) -> bool:
@@ -54,24 +104,32 @@ class Transaction:
         self._db = db
         self.connection = connection
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._db.hops += 1
-        return _rowcount(await self.connection.execute(sql, *params))
+    async def run(self, work: Callable[..., Unit[T]], *args: Any) -> T:
+        """A unit of work (storage/core.py) here: each statement it yields, its result sent back."""
+        steps, result = work(*args), None
+        try:
+            while True:
+                result = await self.perform(steps.send(result))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+    async def perform(self, statement: Statement) -> Any:
+        kind, sql, params = statement
         self._db.hops += 1
-        return list(await self.connection.fetch(sql, *params))
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        self._db.hops += 1
-        return await self.connection.fetchrow(sql, *params)
-
-    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
-        self._db.hops += 1
-        await self.connection.executemany(sql, list(params))
+        sql = numbered(sql)
+        if kind is Kind.MANY:
+            return await self.connection.executemany(sql, params)
+        if kind is Kind.COUNT:
+            return _rowcount(await self.connection.execute(sql, *params))
+        if kind is Kind.ROWS:
+            return list(await self.connection.fetch(sql, *params))
+        return await (self.connection.fetchrow if kind is Kind.ONE else self.connection.fetchval)(sql, *params)
 
 
 class Database:
+    dialect = PostgresDialect()
+    data_version = None  # nothing tells this process that another one committed: nothing is cached
+
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.pool = pool
         self.url = url
@@ -176,12 +234,17 @@ class Database:
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
 
+    async def unit(self, work: Callable[..., Unit[T]], *args: Any) -> T:
+        """A unit of work (storage/core.py) in one transaction."""
+        async with self.transaction() as tx:
+            return await tx.run(work, *args)
+
     # --- single statements ----------------------------------------------------------------------------------
     async def _run(self, method: str, sql: str, params: Sequence[Any]) -> Any:
         self.hops += 1
         async with self.connection() as conn:
             try:
-                return await getattr(conn, method)(sql, *params)
+                return await getattr(conn, method)(numbered(sql), *params)
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
 

@@ -1,0 +1,186 @@
+"""The storage core: what every repository is written against, once for SQLite and PostgreSQL alike.
+
+A repository (storage/repositories/) holds an `Engine`, the database of one backend (storage/sqlite/database.py or
+storage/postgres/database.py), and writes its SQL once, in what both databases understand, with `?` placeholders
+(PostgreSQL's engine numbers them `$1, $2, ...`; a `?` must therefore never stand inside a string literal). Python
+values go in as they are: a `datetime` (SQLite stores it as ISO text to the second, PostgreSQL as `timestamptz`), a
+`bool` (0/1, `boolean`). Rows come back as mappings by column name; `as_time` reads a time column of either.
+
+What the two databases spell differently is asked of `db.dialect` (a `Dialect`): `IN` lists against arrays, a set
+of rows given as parameters, row locks, a few function names. A statement that only one backend can run at all
+(the import's staging, SQLite's batching, PostgreSQL's chat turns and rate budget) lives in that backend's package.
+
+An `Engine` runs SQL two ways:
+- one statement: `await self._db.fetchall(sql, params)`, `fetchone`, `fetchval`, `execute` (rows changed);
+- a unit of work, several statements all or nothing: a generator that yields `Statement`s (`rows`, `one`, `value`,
+  `count`, `many` below) and receives each one's result. A repository method decorated with `@unit` is one:
+
+      @unit
+      def topic_lost(self, ticket_id: int, topic_id: int) -> Unit[None]:
+          if (yield count("UPDATE tickets SET topic_id = NULL WHERE id = ? AND topic_id = ?", (ticket_id, topic_id))):
+              yield audit("system", "support", "ticket_topic_lost", f"ticket:{ticket_id}", str(topic_id))
+
+      await storage.tickets.topic_lost(7, 42)   # callers see an ordinary async method
+
+  SQLite runs the whole generator on its database thread, inside one transaction, in ONE round trip (a unit never
+  waits for the event loop between its statements, so it holds no lock across awaits); PostgreSQL runs it in a
+  transaction on one connection, a round trip per statement. A unit is plain code between its yields: no awaits,
+  nothing slow, and it leaves database errors to the engine.
+
+A new repository: a `Repository` subclass in storage/repositories/, its methods written once as above, a field of
+`storage.Storage` (with its name in `storage.REPOSITORIES`), its protocol in storage/interface.py, its tables in a
+new numbered migration of each backend (storage/migrations/sqlite/, storage/migrations/postgres/), and its tests in
+tests/storage/test_storages.py, which run on both.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine, Generator, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from functools import partial, update_wrapper
+from typing import Any, ClassVar, Concatenate, NamedTuple, ParamSpec, Protocol, TypeVar
+
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R", bound="Repository")
+Row = Any  # sqlite3.Row or asyncpg.Record: both read by column name (and by position)
+
+
+class Kind(IntEnum):
+    ROWS = 0  # every row
+    ONE = 1  # the first row, or None
+    VALUE = 2  # the first column of the first row, or None
+    COUNT = 3  # the number of rows changed
+    MANY = 4  # the statement once per parameter tuple; nothing
+
+
+class Statement(NamedTuple):
+    kind: Kind
+    sql: str
+    params: Sequence[Any] = ()
+
+
+Unit = Generator[Statement, Any, T]
+
+
+def rows(sql: str, params: Sequence[Any] = ()) -> Statement:
+    return Statement(Kind.ROWS, sql, params)
+
+
+def one(sql: str, params: Sequence[Any] = ()) -> Statement:
+    return Statement(Kind.ONE, sql, params)
+
+
+def value(sql: str, params: Sequence[Any] = ()) -> Statement:
+    return Statement(Kind.VALUE, sql, params)
+
+
+def count(sql: str, params: Sequence[Any] = ()) -> Statement:
+    return Statement(Kind.COUNT, sql, params)
+
+
+def many(sql: str, params: Iterable[Sequence[Any]]) -> Statement:
+    return Statement(Kind.MANY, sql, list(params))
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_time(stored: Any) -> Any:
+    """A time column as read from either backend (SQLite: ISO text; PostgreSQL: a datetime), as a datetime."""
+    return stored if stored is None or isinstance(stored, datetime) else datetime.fromisoformat(stored)
+
+
+class Dialect:
+    """How one backend spells what the other spells differently. One instance per engine, no state."""
+
+    name: ClassVar[str]
+    row_locks: ClassVar[bool]  # several processes share the rows: lock the ones two of them could interleave on
+    greatest: ClassVar[str]  # the larger of two values (SQLite's two-argument max, PostgreSQL's greatest)
+    strpos: ClassVar[str]  # the position of a substring, 0 when absent (instr, strpos)
+    json_array: ClassVar[str]  # several columns of a subquery as one JSON array (json_array, json_build_array)
+    data_version: ClassVar[str]  # SQL of a number that changes when another connection commits, else NULL
+    time_step: ClassVar[timedelta]  # stored times are cut to this (SQLite keeps seconds)
+
+    def isin(self, expr: str, values: Sequence[Any], array_type: str = "text") -> tuple[str, list[Any]]:
+        """`expr` is one of `values`: the SQL and its parameters."""
+        raise NotImplementedError
+
+    def rowset(self, name: str, columns: dict[str, str], values: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+        """A common table expression `name(columns...)` holding `values` (rows, in `columns`' order; `columns` maps
+        each name to its PostgreSQL type): the text after WITH, and its parameters. At least one row."""
+        raise NotImplementedError
+
+    def lock(self, of: str = "", *, skip: bool = False) -> str:
+        """The clause that locks the selected rows (of table alias `of`) where processes share them; `skip`: pass
+        over rows another process has locked instead of waiting for them (SQLite: one writer, nothing to add)."""
+        if not self.row_locks:
+            return ""
+        return " FOR UPDATE" + (f" OF {of}" if of else "") + (" SKIP LOCKED" if skip else "")
+
+    def lock_name(self, name: str) -> Statement | None:
+        """A statement that serialises transactions on `name` until they end, where processes share the database."""
+        return None
+
+    def claim_spacing(self, now: datetime) -> tuple[str, list[Any]]:
+        """Extra terms for claiming deliveries (alias `p`) where several senders claim: a chat with a delivery in
+        flight or sent within the platform's per-chat spacing is left to the sender that has it."""
+        return "", []
+
+    async def import_rows(self, db: Engine, rows: Iterable[Any]) -> Any:
+        """`Accounts.import_rows` (storage/repositories/accounts.py): staging is the backend's own."""
+        raise NotImplementedError
+
+
+class Engine(Protocol):
+    """The database of one backend, as the repositories use it (storage.interface.Backend is what code above the
+    storage layer sees of it)."""
+
+    dialect: Dialect
+    hops: int  # round trips so far (benchmarks)
+    data_version: int | None  # SQLite: PRAGMA data_version as last read; PostgreSQL: None (nothing to compare)
+
+    async def close(self) -> None: ...
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    async def unit(self, work: Callable[..., Unit[T]], *args: Any) -> T: ...
+
+
+class Repository:
+    """A repository over the engine of either backend (storage/repositories/)."""
+
+    def __init__(self, db: Engine) -> None:
+        self._db = db
+        self._d = db.dialect
+
+    async def _one(self, read: Callable[[Row], T], sql: str, params: Sequence[Any] = ()) -> T | None:
+        """The first row of a query as a record (`read` makes it one), or None."""
+        row = await self._db.fetchone(sql, params)
+        return None if row is None else read(row)
+
+    async def _all(self, read: Callable[[Row], T], sql: str, params: Sequence[Any] = ()) -> list[T]:
+        """Every row of a query as a record."""
+        return [read(r) for r in await self._db.fetchall(sql, params)]
+
+    async def _pairs(self, sql: str, params: Sequence[Any] = ()) -> dict[Any, Any]:
+        """A query of two columns as a dict: the first column's value -> the second's."""
+        return {r[0]: r[1] for r in await self._db.fetchall(sql, params)}
+
+
+def unit(work: Callable[Concatenate[R, P], Unit[T]]) -> Callable[Concatenate[R, P], Coroutine[Any, Any, T]]:
+    """A repository's generator method as the async method that runs it, as one unit of work, on its engine."""
+
+    async def run(self: R, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._db.unit(partial(work, self, *args, **kwargs))
+
+    update_wrapper(run, work)
+    signature = inspect.signature(work)  # as callers see it: Unit[X] -> X
+    result = signature.return_annotation
+    if isinstance(result, str) and result.startswith("Unit[") and result.endswith("]"):
+        run.__signature__ = signature.replace(return_annotation=result[5:-1])  # type: ignore[attr-defined]
+    return run
