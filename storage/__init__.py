@@ -14,10 +14,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage import interface, repositories
+from storage import interface
+from storage.core import Repository
 from storage.errors import ImportConflict, StorageError
 from storage.models import ImportRow, Progress
 from storage.postgres.database import is_postgres_url
+from storage.repositories import chats, outbox, registry, staff, tickets, webhooks
 
 __all__ = ["ImportConflict", "ImportRow", "Progress", "Storage", "StorageError", "is_postgres_url", "open_storage"]
 
@@ -69,11 +71,13 @@ REPOSITORIES = {"chats": "ChatRepository", "accounts": "AccountRepository", "wav
                 "metrics": "MetricsRepository", "outbox": "OutboxRepository", "roles": "RoleRepository",
                 "staff": "StaffRepository",
                 "tickets": "TicketRepository"}  # issue 8: storage/repositories/tickets.py
+REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, staff, tickets, webhooks)
+                      for cls in vars(module).values() if isinstance(cls, type) and Repository in cls.__mro__[1:]}
 
 
 def assemble(db: interface.Backend, **coordination: object) -> Storage:
     """Group the repositories over `db`, the engine of either backend (plus what only it coordinates)."""
-    grouped = {field: getattr(repositories, name)(db) for field, name in REPOSITORIES.items()}
+    grouped = {field: REPOSITORY_CLASSES[name](db) for field, name in REPOSITORIES.items()}
     return Storage(database=db, **grouped, **coordination)  # type: ignore[arg-type]
 
 

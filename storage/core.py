@@ -27,20 +27,21 @@ An `Engine` runs SQL two ways:
   transaction on one connection, a round trip per statement. A unit is plain code between its yields: no awaits,
   nothing slow, and it leaves database errors to the engine.
 
-A new repository: a `Repository` subclass in storage/repositories/, its methods written once as above, a field of
-`storage.Storage` (with its name in `storage.REPOSITORIES`), its protocol in storage/interface.py, its tables in a
-new numbered migration of each backend (storage/migrations/sqlite/, storage/migrations/postgres/), and its tests in
-tests/storage/test_storages.py, which run on both.
+How to add a repository: docs/design-notes.md, note 11.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine, Generator, Iterable, Sequence
+import logging
+from collections.abc import Callable, Coroutine, Generator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from functools import partial, update_wrapper
+from importlib import resources
 from typing import Any, ClassVar, Concatenate, NamedTuple, ParamSpec, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -65,24 +66,17 @@ class Statement(NamedTuple):
 Unit = Generator[Statement, Any, T]
 
 
-def rows(sql: str, params: Sequence[Any] = ()) -> Statement:
-    return Statement(Kind.ROWS, sql, params)
+# The statements a unit yields, in Kind's order: rows(sql, params), one, value, count, many(sql, list of params).
+rows, one, value, count, many = (partial(Statement, kind) for kind in Kind)
 
 
-def one(sql: str, params: Sequence[Any] = ()) -> Statement:
-    return Statement(Kind.ONE, sql, params)
-
-
-def value(sql: str, params: Sequence[Any] = ()) -> Statement:
-    return Statement(Kind.VALUE, sql, params)
-
-
-def count(sql: str, params: Sequence[Any] = ()) -> Statement:
-    return Statement(Kind.COUNT, sql, params)
-
-
-def many(sql: str, params: Iterable[Sequence[Any]]) -> Statement:
-    return Statement(Kind.MANY, sql, list(params))
+def migrations(package: str, applied: int) -> Iterator[tuple[int, str, str]]:
+    """The numbered scripts of a backend (0001_init.sql, ...) after version `applied`, in order: number, name, SQL."""
+    for name, entry in sorted((e.name, e) for e in resources.files(package).iterdir() if e.name.endswith(".sql")):
+        number = int(name.split("_", 1)[0])
+        if number > applied:
+            log.info("applying migration %s", name)
+            yield number, name, entry.read_text(encoding="utf-8")
 
 
 def now_utc() -> datetime:
@@ -130,23 +124,26 @@ class Dialect:
         flight or sent within the platform's per-chat spacing is left to the sender that has it."""
         return "", []
 
-    async def import_rows(self, db: Engine, rows: Iterable[Any]) -> Any:
-        """`Accounts.import_rows` (storage/repositories/accounts.py): staging is the backend's own."""
-        raise NotImplementedError
 
+class Backend(Protocol):
+    """The database under the repositories, as code above the storage layer sees it (`storage.Storage.database`,
+    re-exported by storage.interface): statements with `?` placeholders, otherwise in the backend's own SQL
+    dialect; only storage/ and tests that inspect rows use them."""
 
-class Engine(Protocol):
-    """The database of one backend, as the repositories use it (storage.interface.Backend is what code above the
-    storage layer sees of it)."""
-
-    dialect: Dialect
     hops: int  # round trips so far (benchmarks)
-    data_version: int | None  # SQLite: PRAGMA data_version as last read; PostgreSQL: None (nothing to compare)
 
     async def close(self) -> None: ...
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+
+class Engine(Backend, Protocol):
+    """The database of one backend, as the repositories use it."""
+
+    dialect: Dialect
+    data_version: int | None  # SQLite: PRAGMA data_version as last read; PostgreSQL: None (nothing to compare)
+
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
     async def unit(self, work: Callable[..., Unit[T]], *args: Any) -> T: ...
 

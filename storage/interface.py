@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
+from storage.core import Backend as Backend  # re-exported: the type of storage.Storage.database
 from storage.models import (
     DEFAULT_CHAT_LOCALE,
     Account,
@@ -49,18 +50,6 @@ from storage.models import (
     WaveSummary,
 )
 from storage.repositories.outbox import EXPAND_CHUNK
-
-
-class Backend(Protocol):
-    """The database handle under the repositories. Its statements are in the backend's own SQL dialect: only
-    storage/ and tests that inspect rows use them."""
-
-    hops: int  # round trips so far (benchmarks)
-
-    async def close(self) -> None: ...
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
 
 
 class Chats(Protocol):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from storage.postgres.database import DEFAULT_POOL_SIZE
+from storage.postgres.coordination import ChatTurns, RateBudget
+from storage.postgres.database import DEFAULT_POOL_SIZE, Database
 
 if TYPE_CHECKING:
     from storage import Storage
@@ -12,9 +13,7 @@ if TYPE_CHECKING:
 
 async def open_postgres(url: str, *, pool_size: int | None = None) -> Storage:
     """Open (and migrate) the database at `url` and group the repositories over it into a `storage.Storage`."""
-    from storage import assemble
-    from storage.postgres.coordination import ChatTurns, RateBudget
-    from storage.postgres.database import Database
+    from storage import assemble  # storage/__init__.py imports this package: assemble exists once it is done
 
     db = await Database.open(url, pool_size=pool_size or DEFAULT_POOL_SIZE)
     return assemble(db, turns=ChatTurns(db), budget=RateBudget(db))

@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import lru_cache
-from importlib import resources
 from typing import Any, TypeVar
 
 import asyncpg
 
-from storage.core import Dialect, Kind, Statement, Unit, value
+from storage.core import Dialect, Kind, Statement, Unit, count, migrations, one, rows, value
 from storage.errors import StorageError
-
-log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "storage.migrations.postgres"
 DEFAULT_POOL_SIZE = 10
@@ -81,11 +77,6 @@ class PostgresDialect(Dialect):
         return (" AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.chat_id = p.chat_id AND o.id <> p.id"
                 " AND (o.state = 'sending' OR o.sent_at > ?))", [now - PER_CHAT_SPACING])
 
-    async def import_rows(self, db: Any, rows: Iterable[Any]) -> Any:
-        from storage.postgres.importer import import_rows
-
-        return await import_rows(db, rows)
-
 
 def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
@@ -97,33 +88,16 @@ def _rowcount(status: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-class Transaction:
-    """Statements of one transaction on one connection; only valid inside `Database.transaction()`."""
-
-    def __init__(self, db: Database, connection: asyncpg.Connection) -> None:
-        self._db = db
-        self.connection = connection
-
-    async def run(self, work: Callable[..., Unit[T]], *args: Any) -> T:
-        """A unit of work (storage/core.py) here: each statement it yields, its result sent back."""
-        steps, result = work(*args), None
-        try:
-            while True:
-                result = await self.perform(steps.send(result))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-
-    async def perform(self, statement: Statement) -> Any:
-        kind, sql, params = statement
-        self._db.hops += 1
-        sql = numbered(sql)
-        if kind is Kind.MANY:
-            return await self.connection.executemany(sql, params)
-        if kind is Kind.COUNT:
-            return _rowcount(await self.connection.execute(sql, *params))
-        if kind is Kind.ROWS:
-            return list(await self.connection.fetch(sql, *params))
-        return await (self.connection.fetchrow if kind is Kind.ONE else self.connection.fetchval)(sql, *params)
+async def _perform(conn: asyncpg.Connection, statement: Statement) -> Any:
+    kind, sql, params = statement
+    sql = numbered(sql)
+    if kind is Kind.MANY:
+        return await conn.executemany(sql, params)
+    if kind is Kind.COUNT:
+        return _rowcount(await conn.execute(sql, *params))
+    if kind is Kind.ROWS:
+        return list(await conn.fetch(sql, *params))
+    return await (conn.fetchrow if kind is Kind.ONE else conn.fetchval)(sql, *params)
 
 
 class Database:
@@ -170,11 +144,6 @@ class Database:
             await self._listener.add_listener(channel, lambda _conn, _pid, _channel, payload: callback(payload))
 
     async def _migrate(self) -> None:
-        scripts = sorted(
-            (int(entry.name.split("_", 1)[0]), entry.name, entry)
-            for entry in resources.files(MIGRATIONS_PACKAGE).iterdir()
-            if entry.name.endswith(".sql")
-        )
         async with self.pool.acquire() as conn:
             # One process migrates; the others wait here, then find every version applied.
             key = await conn.fetchval("SELECT hashtext('prakerja.migrate.' || current_schema())")
@@ -185,12 +154,9 @@ class Database:
                     " applied_at timestamptz NOT NULL DEFAULT now())"
                 )
                 current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
-                for number, name, entry in scripts:
-                    if number <= current:
-                        continue
-                    log.info("applying migration %s", name)
+                for number, name, sql in migrations(MIGRATIONS_PACKAGE, current):
                     async with conn.transaction():
-                        await conn.execute(entry.read_text(encoding="utf-8"))
+                        await conn.execute(sql)
                         await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", number, name)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
@@ -226,39 +192,51 @@ class Database:
             raise StorageError(str(exc)) from exc
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """This task's connection (or one from the pool) in a transaction, for the block."""
         async with self.connection() as conn:
             try:
                 async with conn.transaction():
-                    yield Transaction(self, conn)
+                    yield conn
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
 
     async def unit(self, work: Callable[..., Unit[T]], *args: Any) -> T:
         """A unit of work (storage/core.py) in one transaction."""
-        async with self.transaction() as tx:
-            return await tx.run(work, *args)
+        async with self.transaction() as conn:
+            return await self.run(conn, work, *args)
+
+    async def run(self, conn: asyncpg.Connection, work: Callable[..., Unit[T]], *args: Any) -> T:
+        """A unit of work on `conn` (in a transaction): each statement it yields, its result sent back."""
+        steps, result = work(*args), None
+        try:
+            while True:
+                statement = steps.send(result)
+                self.hops += 1
+                result = await _perform(conn, statement)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     # --- single statements ----------------------------------------------------------------------------------
-    async def _run(self, method: str, sql: str, params: Sequence[Any]) -> Any:
+    async def _single(self, statement: Statement) -> Any:
         self.hops += 1
         async with self.connection() as conn:
             try:
-                return await getattr(conn, method)(numbered(sql), *params)
+                return await _perform(conn, statement)
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return _rowcount(await self._run("execute", sql, params))
+        return await self._single(count(sql, params))  # type: ignore[no-any-return]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        return list(await self._run("fetch", sql, params))
+        return await self._single(rows(sql, params))  # type: ignore[no-any-return]
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        return await self._run("fetchrow", sql, params)  # type: ignore[no-any-return]
+        return await self._single(one(sql, params))  # type: ignore[no-any-return]
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return await self._run("fetchval", sql, params)
+        return await self._single(value(sql, params))
 
 
 def _safe(url: str) -> str:

@@ -22,8 +22,7 @@ STAGE, PLAN, SAME = "import_staging", "import_plan", "IS NOT DISTINCT FROM"
 
 
 async def import_rows(db: Database, source: Iterable[ImportRow]) -> ImportCounts:
-    async with db.transaction() as tx:
-        conn = tx.connection
+    async with db.transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", IMPORT_LOCK)
         await conn.execute(
             f"CREATE TEMP TABLE {STAGE} (seq bigint GENERATED ALWAYS AS IDENTITY, nik_hash text NOT NULL,"
@@ -34,7 +33,7 @@ async def import_rows(db: Database, source: Iterable[ImportRow]) -> ImportCounts
         db.hops += 3
         if not await conn.fetchval(f"SELECT count(*) FROM {STAGE}"):
             return ImportCounts(new=0, updated=0, unchanged=0)
-        return await tx.run(_merge, now_utc())
+        return await db.run(conn, _merge, now_utc())
 
 
 async def _stream(source: Iterable[ImportRow]) -> AsyncIterator[tuple[object, ...]]:

@@ -158,8 +158,6 @@ class ChatRepository(Repository):
 
 
 class LinkAttemptRepository(Repository):
-    """Failed verifications per key ('chat:<id>', 'phone:<E.164>')."""
-
     async def state(self, keys: Sequence[str], now: datetime) -> LinkLock:
         if not keys:
             return LinkLock(0, None)

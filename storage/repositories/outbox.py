@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from storage.core import Repository, Row, Statement, Unit, as_time, count, now_utc, one, rows, unit, value
 from storage.models import (
@@ -38,6 +39,7 @@ PRIORITY = {BroadcastKind.NOTICE: 0, BroadcastKind.RESULTS: 1, BroadcastKind.BRO
 EXPAND_CHUNK = 1000  # accounts (or unlinked chats) per expansion transaction: a few milliseconds each
 CANCEL_CHUNK = 5000
 STAGE_LINKED, STAGE_UNLINKED, STAGE_DONE = 0, 1, 2
+_id = itemgetter("id")
 
 
 def audience_json(audience: Audience) -> str:
@@ -110,10 +112,6 @@ def _id_range(column: str, lower: int, upper: int | None) -> tuple[str, tuple[in
     if upper is None:
         return f"{column} > ?", (lower,)
     return f"{column} > ? AND {column} <= ?", (lower, upper)
-
-
-def _id(r: Row) -> int:
-    return r["id"]  # type: ignore[no-any-return]
 
 
 def _delivery_view(r: Row) -> DeliveryView:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from importlib import import_module
 from typing import NamedTuple
 
 from storage.core import Engine, Repository, Row, Statement, Unit, as_time, count, many, now_utc, one, rows, unit
@@ -47,13 +48,12 @@ class AccountRepository(Repository):
 
         A row is *new* when its account had no record for that wave, *unchanged* when the account's phone, name
         (and card/balance, when the row has them) and the wave's result are already as in the row, *updated*
-        otherwise. The rows are staged the backend's own fastest way (storage/sqlite/importer.py: multi-row
-        INSERTs into a TEMP table; storage/postgres/importer.py: COPY), then merged set-based in one transaction;
-        the iterable may validate lazily (and raise to abort: nothing is written then).
+        otherwise. Staged the backend's own way (storage/<backend>/importer.py), then merged set-based.
         Raises `ImportConflict` (nothing written) when a card number belongs to another account already.
         """
+        importer = import_module(f"storage.{self._d.name}.importer")
         async with self._import_lock:
-            return await self._d.import_rows(self._db, rows)  # type: ignore[no-any-return]
+            return await importer.import_rows(self._db, rows)  # type: ignore[no-any-return]
 
 
 # --- the import's merge: the statements both backends' importers share (storage/{sqlite,postgres}/importer.py) ----
@@ -128,10 +128,8 @@ class WaveRepository(Repository):
 
     async def publish(self, number: int, when: datetime | None = None) -> bool:
         """Mark the wave published; False if it already was (publishing twice changes nothing)."""
-        changed = await self._db.execute(
-            "UPDATE waves SET published_at = ? WHERE number = ? AND published_at IS NULL", (when or now_utc(), number)
-        )
-        return changed > 0
+        return await self._db.execute("UPDATE waves SET published_at = ? WHERE number = ? AND published_at IS NULL",
+                                      (when or now_utc(), number)) > 0
 
 
 class _CatalogueSummary(NamedTuple):

@@ -28,8 +28,6 @@ def _grant(r: Row) -> Grant:
 
 
 class RoleRepository(Repository):
-    """Roles granted with /peran. A revoked grant is kept as 'applicant' until its command menu is reset."""
-
     @unit
     def set(self, channel: str, user_id: str, role: str, actor: str, reason: str | None = None) -> Unit[str | None]:
         """Grant `role` ('support', 'admin') or revoke ('applicant'); return the role granted before, if any."""

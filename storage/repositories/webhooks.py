@@ -40,11 +40,8 @@ def rank_sql(column: str) -> str:
 class WebhookRepository(Repository):
     async def first_seen(self, source: str, update_id: str, now: datetime) -> bool:
         """Record the id; True the first time (in any process), False for a redelivery."""
-        changed = await self._db.execute(
-            "INSERT INTO webhook_seen (source, id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (source, update_id, now),
-        )
-        return changed > 0
+        return await self._db.execute("INSERT INTO webhook_seen (source, id, seen_at) VALUES (?, ?, ?)"
+                                      " ON CONFLICT DO NOTHING", (source, update_id, now)) > 0
 
     @unit
     def prune(self, now: datetime) -> Unit[int]:
@@ -178,8 +175,6 @@ class WhatsAppRepository(Repository):
 
 
 class MetricsRepository(Repository):
-    """Counts read at scrape time: they survive restarts and need no hook in the handlers."""
-
     async def counts(self, now: datetime) -> MetricCounts:
         row = await self._db.fetchone(
             "SELECT (SELECT count(*) FROM audit_log WHERE action = 'link_failed') AS failures,"

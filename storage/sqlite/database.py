@@ -21,23 +21,19 @@ statements wait, and ends when none does.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import aiosqlite
 
-from storage.core import Dialect, Kind, Statement, Unit
+from storage.core import Dialect, Kind, Statement, Unit, migrations
 from storage.errors import StorageError
 from storage.models import WaveResult
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIGRATIONS_PACKAGE = "storage.migrations.sqlite"
@@ -74,11 +70,6 @@ class SqliteDialect(Dialect):
         return (f"{name}({', '.join(columns)}) AS (VALUES {', '.join([row] * len(values))})",
                 [item for entry in values for item in entry])
 
-    async def import_rows(self, db: Any, rows: Iterable[Any]) -> Any:
-        from storage.sqlite.importer import import_rows
-
-        return await import_rows(db, rows)
-
 
 def _reraise(exc: sqlite3.Error) -> NoReturn:
     """SQLite's 'cannot do it now' errors as StorageError: database is locked (busy_timeout passed), attempt to
@@ -99,26 +90,20 @@ def _read_only_hint(path: Path) -> str:
     return ""
 
 
-class _Marker(str):
-    __slots__ = ()
+BATCH: Any = object()  # given as its SQL, tells BatchingConnection.execute to run a batch (`_run_batch`)
 
 
-BATCH = _Marker("-- a batch of jobs (storage.sqlite.database._run_batch)")
-
-
-class _Ran(NamedTuple):
-    results: list[tuple[bool, Any]]
-
-    def fetchall(self) -> list[tuple[bool, Any]]:
-        return self.results
+class _Results(list[tuple[bool, Any]]):
+    def fetchall(self) -> list[tuple[bool, Any]]:  # what aiosqlite's execute_fetchall reads of a cursor
+        return self
 
 
 class BatchingConnection(sqlite3.Connection):
     """The sqlite3 connection under aiosqlite; `execute(BATCH, jobs)` runs a batch (on aiosqlite's thread)."""
 
-    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+    def execute(self, sql: Any, parameters: Any = (), /) -> Any:
         if sql is BATCH:
-            return _Ran(_run_batch(self, parameters))
+            return _Results(_run_batch(self, parameters))
         return super().execute(sql, parameters)
 
 
@@ -159,29 +144,15 @@ class Database:
         return db
 
     async def close(self) -> None:
-        await self._drained()
+        while self._pump is not None:  # the jobs handed over so far run first
+            await asyncio.wait({self._pump})
         await self.connection.close()
 
     async def _migrate(self) -> None:
         (version,) = (await self.connection.execute_fetchall("PRAGMA user_version"))[0]
-        scripts = sorted(
-            (entry.name, entry)
-            for entry in resources.files(MIGRATIONS_PACKAGE).iterdir()
-            if entry.name.endswith(".sql")
-        )
-        for name, entry in scripts:
-            number = int(name.split("_", 1)[0])
-            if number <= version:
-                continue
-            log.info("applying migration %s", name)
-            sql = entry.read_text(encoding="utf-8")
+        for number, _name, sql in migrations(MIGRATIONS_PACKAGE, version):
             # executescript commits first; the script and the version bump run in one transaction.
             await self.connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;")
-
-    async def _drained(self) -> None:
-        """Return once every job handed over so far has run."""
-        while self._pump is not None:
-            await asyncio.wait({self._pump})
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self.run(_rowcount, sql, params)
@@ -222,7 +193,7 @@ class Database:
                 jobs, self._waiting = self._waiting, []
                 self.batches += 1
                 try:
-                    results = await self.connection.execute_fetchall(BATCH, jobs)  # type: ignore[arg-type]
+                    results = await self.connection.execute_fetchall(BATCH, jobs)
                 except Exception as exc:  # the connection is closed (aiosqlite's ValueError) or went away
                     results = [(False, exc)] * len(jobs)
                 for job, (ok, outcome) in zip(jobs, results, strict=True):

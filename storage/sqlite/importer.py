@@ -10,7 +10,7 @@ inserted in row order, get consecutive ids (SQLite gives max(id) + 1) and need n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from itertools import chain, islice
@@ -54,10 +54,10 @@ async def import_rows(db: Engine, source: Iterable[ImportRow]) -> ImportCounts:
 
 async def _stage(db: Engine, source: Iterable[ImportRow]) -> int:
     """Copy the rows into the staging table; the next chunk is read (validated) while the last one is written."""
-    staged = 0
+    staged, remaining = 0, iter(source)
     pending: asyncio.Future[int] | None = None
     try:
-        for chunk in _chunks(source, _STAGE_ROWS):
+        while chunk := list(islice(remaining, _STAGE_ROWS)):
             if pending is not None:
                 await pending
             pending = asyncio.ensure_future(db.execute(_stage_sql(len(chunk)), list(chain.from_iterable(chunk))))
@@ -73,12 +73,6 @@ async def _stage(db: Engine, source: Iterable[ImportRow]) -> int:
 def _stage_sql(size: int) -> str:
     row = "(" + ", ".join("?" * len(ImportRow._fields)) + ")"
     return f"INSERT INTO {STAGE} ({', '.join(ImportRow._fields)}) VALUES " + ", ".join([row] * size)
-
-
-def _chunks(source: Iterable[ImportRow], size: int) -> Iterator[list[ImportRow]]:
-    iterator = iter(source)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def _merge(staged: int, now: datetime) -> Unit[ImportCounts]:

@@ -8,13 +8,14 @@ offer the same calls (storage.core.Engine) and spell every dialect difference (s
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import typing
 
 import pytest
 
 from storage import REPOSITORIES as CLASSES
-from storage import Storage, core, repositories
+from storage import REPOSITORY_CLASSES, Storage, core
 from storage.postgres.database import Database as PostgresDatabase
 from storage.sqlite.database import Database as SqliteDatabase
 
@@ -33,7 +34,7 @@ def test_every_repository_of_storage_is_listed() -> None:
 @pytest.mark.parametrize("field", CLASSES)
 def test_the_protocol_lists_every_method(field: str) -> None:
     protocol = typing.get_type_hints(Storage)[field]
-    assert public_methods(protocol) == public_methods(getattr(repositories, CLASSES[field]))
+    assert public_methods(protocol) == public_methods(REPOSITORY_CLASSES[CLASSES[field]])
 
 
 @pytest.mark.parametrize("backend", ENGINES)
@@ -49,5 +50,6 @@ def test_each_dialect_spells_every_difference(backend: str) -> None:
     dialect = type(ENGINES[backend].dialect)
     for name in typing.get_type_hints(core.Dialect):
         assert hasattr(dialect, name), f"{backend}: Dialect.{name}"
-    for name in ("isin", "rowset", "import_rows"):
+    for name in ("isin", "rowset"):
         assert getattr(dialect, name) is not getattr(core.Dialect, name), f"{backend}: Dialect.{name}"
+    assert callable(importlib.import_module(f"storage.{dialect.name}.importer").import_rows)
