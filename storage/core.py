@@ -84,8 +84,9 @@ def now_utc() -> datetime:
 
 
 def as_time(stored: Any) -> Any:
-    """A time column as read from either backend (SQLite: ISO text; PostgreSQL: a datetime), as a datetime."""
-    return stored if stored is None or isinstance(stored, datetime) else datetime.fromisoformat(stored)
+    """A time column as read from either backend (SQLite: ISO text; PostgreSQL: a datetime, or ISO text in the
+    session's time zone inside a JSON array), as a datetime in UTC."""
+    return stored if stored is None or isinstance(stored, datetime) else datetime.fromisoformat(stored).astimezone(UTC)
 
 
 class Dialect:
