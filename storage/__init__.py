@@ -69,8 +69,7 @@ REPOSITORIES = {"chats": "ChatRepository", "accounts": "AccountRepository", "wav
                 "link_attempts": "LinkAttemptRepository", "catalogue": "CatalogueRepository",
                 "audit": "AuditRepository", "webhooks": "WebhookRepository", "whatsapp": "WhatsAppRepository",
                 "metrics": "MetricsRepository", "outbox": "OutboxRepository", "roles": "RoleRepository",
-                "staff": "StaffRepository",
-                "tickets": "TicketRepository"}  # issue 8: storage/repositories/tickets.py
+                "staff": "StaffRepository", "tickets": "TicketRepository"}
 REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, staff, tickets, webhooks)
                       for cls in vars(module).values() if isinstance(cls, type) and Repository in cls.__mro__[1:]}
 

@@ -1,33 +1,25 @@
-"""The storage core: what every repository is written against, once for SQLite and PostgreSQL alike.
+"""The storage core: what every repository (storage/repositories/) is written against, once for both backends.
 
-A repository (storage/repositories/) holds an `Engine`, the database of one backend (storage/sqlite/database.py or
-storage/postgres/database.py), and writes its SQL once, in what both databases understand, with `?` placeholders
-(PostgreSQL's engine numbers them `$1, $2, ...`; a `?` must therefore never stand inside a string literal). Python
-values go in as they are: a `datetime` (SQLite stores it as ISO text to the second, PostgreSQL as `timestamptz`), a
-`bool` (0/1, `boolean`). Rows come back as mappings by column name; `as_time` reads a time column of either.
-
-What the two databases spell differently is asked of `db.dialect` (a `Dialect`): `IN` lists against arrays, a set
-of rows given as parameters, row locks, a few function names. A statement that only one backend can run at all
-(the import's staging, SQLite's batching, PostgreSQL's chat turns and rate budget) lives in that backend's package.
-
-An `Engine` runs SQL two ways:
-- one statement: `await self._db.fetchall(sql, params)`, `fetchone`, `fetchval`, `execute` (rows changed);
-- a unit of work, several statements all or nothing: a generator that yields `Statement`s (`rows`, `one`, `value`,
-  `count`, `many` below) and receives each one's result. A repository method decorated with `@unit` is one:
+A repository holds an `Engine`, the database of one backend (storage/sqlite/database.py, storage/postgres/
+database.py), and writes its SQL once, in what SQLite and PostgreSQL both understand, with `?` placeholders (never
+inside a string literal: PostgreSQL's engine numbers them `$1, $2, ...`). Values go in as Python has them (a
+`datetime`, a `bool`); rows come back as mappings by column name, and `as_time` reads a time column of either. What
+the two spell differently is asked of `self._d`, the engine's `Dialect`. It runs SQL two ways:
+- one statement: `await self._db.fetchall(sql, params)`, `fetchone`, `fetchval`, `execute` (rows changed), or the
+  `Repository` helpers `_one`, `_all`, `_pairs` that read the rows into records;
+- a unit of work, several statements all or nothing: a generator method decorated `@unit`, which yields
+  `Statement`s (`rows`, `one`, `value`, `count`, `many`) and receives each one's result:
 
       @unit
       def topic_lost(self, ticket_id: int, topic_id: int) -> Unit[None]:
           if (yield count("UPDATE tickets SET topic_id = NULL WHERE id = ? AND topic_id = ?", (ticket_id, topic_id))):
               yield audit("system", "support", "ticket_topic_lost", f"ticket:{ticket_id}", str(topic_id))
 
-      await storage.tickets.topic_lost(7, 42)   # callers see an ordinary async method
+  Callers see an ordinary async method. SQLite runs the whole generator on its database thread in ONE round trip,
+  inside one transaction (so it holds no lock across awaits); PostgreSQL runs it in a transaction on one
+  connection, a round trip per statement. A unit is plain code between its yields: no awaits, nothing slow.
 
-  SQLite runs the whole generator on its database thread, inside one transaction, in ONE round trip (a unit never
-  waits for the event loop between its statements, so it holds no lock across awaits); PostgreSQL runs it in a
-  transaction on one connection, a round trip per statement. A unit is plain code between its yields: no awaits,
-  nothing slow, and it leaves database errors to the engine.
-
-How to add a repository: docs/design-notes.md, note 11.
+The layout, and how to add a repository: docs/design-notes.md, note 11.
 """
 
 from __future__ import annotations

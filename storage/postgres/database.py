@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -163,33 +163,27 @@ class Database:
 
     # --- connections ----------------------------------------------------------------------------------------
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """The connection bound to this task (a chat's turn), or one from the pool for the block."""
+    async def connection(self, *, bind: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        """The connection bound to this task (a chat's turn), or one from the pool for the block; `bind`: every
+        statement of this task in the block runs on that one."""
         bound = self._bound.get()
         if bound is not None:
             yield bound
             return
         try:
             async with self.pool.acquire() as conn:
-                yield conn
-        except DATABASE_ERRORS as exc:
-            raise StorageError(str(exc)) from exc
-
-    @asynccontextmanager
-    async def bind(self) -> AsyncIterator[asyncpg.Connection]:
-        """Take a connection for the rest of this task's block: every statement in it runs there."""
-        if self._bound.get() is not None:
-            yield self._bound.get()  # type: ignore[misc]
-            return
-        try:
-            async with self.pool.acquire() as conn:
-                token = self._bound.set(conn)
+                token = self._bound.set(conn) if bind else None
                 try:
                     yield conn
                 finally:
-                    self._bound.reset(token)
+                    if token is not None:
+                        self._bound.reset(token)
         except DATABASE_ERRORS as exc:
             raise StorageError(str(exc)) from exc
+
+    def bind(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """Take a connection for the rest of this task's block: every statement in it runs there."""
+        return self.connection(bind=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

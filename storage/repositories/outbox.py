@@ -6,10 +6,9 @@ few ready deliveries at a time (`claim`: `UPDATE ... RETURNING`) and records eac
 The unique keys of `deliveries` (one per person and one per chat per broadcast) make a repeated publish or a
 person linked on two channels harmless: the second insert does nothing.
 
-Where several processes share the outbox (PostgreSQL), `claim` takes ready deliveries `FOR UPDATE SKIP LOCKED`:
-two senders claiming at once get disjoint rows and neither waits for the other, and a chat with a delivery in
-flight or sent in the last second is left to the sender that has it (`Dialect.claim_spacing`); `expand_step` locks
-the broadcast's row while it expands a chunk, so two senders' housekeeping never expand the same chunk twice.
+Where several senders share the outbox (PostgreSQL, design note 10), `claim` skips rows another sender is claiming
+(`SKIP LOCKED`) and chats another one has in flight (`Dialect.claim_spacing`), and `expand_step` locks its
+broadcast's row, so two senders never expand the same chunk twice.
 """
 
 from __future__ import annotations

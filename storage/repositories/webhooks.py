@@ -107,11 +107,10 @@ class WhatsAppRepository(Repository):
         upserts = [self._upsert_statuses(kept[i:i + STATUS_ROWS_PER_STATEMENT])
                    for i in range(0, len(kept), STATUS_ROWS_PER_STATEMENT)]
         failed = [(f"WhatsApp error {r.error_code} after sending", r.message_id) for r in kept if r.status == "failed"]
-        if not failed:
-            for sql, params in upserts:
-                await self._db.execute(sql, params)
-            return
-        await self._record_failures(upserts, failed)
+        if failed:
+            return await self._record_failures(upserts, failed)
+        for sql, params in upserts:
+            await self._db.execute(sql, params)
 
     def _upsert_statuses(self, chunk: list[StatusRecord]) -> tuple[str, list[object]]:
         table, params = self._d.rowset(

@@ -11,15 +11,13 @@ on the thread in one round trip, inside the batch's transaction, so no transacti
 the thread, `batches` the batches, for the benchmarks.
 
 aiosqlite's public API carries a batch: the connection is opened with `factory=BatchingConnection`, a
-`sqlite3.Connection` (aiosqlite passes `factory` on to `sqlite3.connect`, which documents it) whose `execute`
-recognises the `BATCH` marker and runs the jobs given as its parameters. `connection.execute_fetchall(BATCH, jobs)`
-is aiosqlite's own helper (`execute(...).fetchall()` on its thread), so a batch is one hop, and no private attribute
-of aiosqlite is touched (if a later aiosqlite stopped calling `execute`, sqlite3 would refuse the marker: every
-statement would fail loudly, not silently). That coroutine is driven by hand (`_advance`), as a task would drive it
-but without one: its first step queues the batch on the thread at once, and its future's done-callback brings the
-results back. A task per batch cost 10-15 µs more per round trip (measured: a statement alone, 58-84 µs against
-43-52), a task waiting for work one more turn of the event loop; driven by hand it costs what aiosqlite's own
-`_execute` did when the batch was put on its private queue (`_tx`) before.
+`sqlite3.Connection` (aiosqlite passes `factory` on to `sqlite3.connect`, which documents it) whose `execute` runs
+the jobs given as its parameters when its SQL is the `BATCH` marker. So `connection.execute_fetchall(BATCH, jobs)`,
+aiosqlite's own helper (`execute(...).fetchall()` on its thread), is one hop, and no private attribute of aiosqlite
+is touched (were a later aiosqlite to stop calling `execute`, sqlite3 would refuse the marker: loudly). That
+coroutine is driven by hand (`_advance`), as a task would but without one: its first step queues the batch at once,
+its future's done-callback brings the results back. A task per batch cost 10-15 µs more per round trip (a statement
+alone: 58-84 µs against 43-52), as would a long-lived task (one more turn of the event loop per wake-up).
 """
 
 from __future__ import annotations
@@ -124,8 +122,7 @@ class Database:
         # connection (another process) commits. Per-process caches of what rarely changes compare it.
         self.data_version: int | None = None
         self._waiting: list[_Job] = []  # jobs collecting for the next batch
-        self._batch_running = False
-        self._drained = asyncio.Event()  # set while no batch is on its way
+        self._drained = asyncio.Event()  # set while no batch is on its way to the thread or back
         self._drained.set()
 
     @classmethod
@@ -185,7 +182,7 @@ class Database:
         self.hops += 1
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Job(future, work, args))
-        if not self._batch_running:
+        if self._drained.is_set():
             self._hand_over()
         try:
             return await future
@@ -196,7 +193,6 @@ class Database:
         """Give the waiting jobs to the database thread as one batch, now (called when no batch is on its way)."""
         jobs, self._waiting = self._waiting, []
         self.batches += 1
-        self._batch_running = True
         self._drained.clear()
         self._advance(jobs, self.connection.execute_fetchall(BATCH, jobs).__await__(), None)
 
@@ -225,7 +221,6 @@ class Database:
         if self._waiting:
             self._hand_over()
         else:
-            self._batch_running = False
             self._drained.set()
 
 
