@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -194,9 +194,9 @@ class Database:
         jobs, self._waiting = self._waiting, []
         self.batches += 1
         self._drained.clear()
-        self._advance(jobs, self.connection.execute_fetchall(BATCH, jobs).__await__(), None)
+        self._advance(jobs, self.connection.execute_fetchall(BATCH, jobs), None)
 
-    def _advance(self, jobs: list[_Job], steps: Generator[Any, None, Any], _done: object) -> None:
+    def _advance(self, jobs: list[_Job], steps: Coroutine[Any, None, Any], _done: object) -> None:
         """Drive aiosqlite's `execute_fetchall` as a task would, without one: the first step queues the batch on
         the database thread at once (a task would do it at the event loop's next turn), and each future it waits
         for resumes it from its done-callback. At the end, the results go to their jobs and the next batch goes."""
@@ -282,12 +282,15 @@ def _run_batch(sqlite: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[bool,
     return results
 
 
+_execute = sqlite3.Connection.execute  # a job's statements: not through BatchingConnection.execute's check
+
+
 def _rowcount(connection: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
-    return connection.execute(sql, params).rowcount
+    return _execute(connection, sql, params).rowcount
 
 
 def _fetchall(connection: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-    return connection.execute(sql, params).fetchall()
+    return _execute(connection, sql, params).fetchall()
 
 
 _SINGLE_STATEMENTS = frozenset({_rowcount, _fetchall})
@@ -312,7 +315,7 @@ def _perform(connection: sqlite3.Connection, statement: Statement) -> Any:
     if kind is Kind.MANY:
         connection.executemany(sql, params)
         return None
-    cursor = connection.execute(sql, params)
+    cursor = _execute(connection, sql, params)
     if kind is Kind.COUNT:
         return cursor.rowcount
     found = cursor.fetchall()  # all: a RETURNING statement's cursor is done only once read to its end
