@@ -3,21 +3,23 @@
 `Storage` groups the repositories over one database, typed by the protocols of `storage.interface`.
 `open_storage(target)` opens (and migrates) it: a `postgresql://` URL selects PostgreSQL (several processes share
 it), anything else is a SQLite file (the embedded default). Handlers receive a `Storage` and never know which
-backend runs.
+backend runs. Each repository is written once (storage/repositories/) over the engine of either backend
+(storage/sqlite/, storage/postgres/): storage/core.py says how, docs/design-notes.md note 11 why.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from storage import interface
+from storage.core import Repository
+from storage.errors import ImportConflict, StorageError
+from storage.models import ImportRow, Progress
 from storage.postgres.database import is_postgres_url
-from storage.sqlite.database import Database, StorageError
-from storage.sqlite.repositories import ImportConflict, ImportRow, Progress
+from storage.repositories import chats, outbox, registry, staff, tickets, webhooks
 
 __all__ = ["ImportConflict", "ImportRow", "Progress", "Storage", "StorageError", "is_postgres_url", "open_storage"]
 
@@ -62,20 +64,20 @@ class Storage:
         await self.database.close()
 
 
-# Storage field -> repository class, the same name in storage/sqlite/ and storage/postgres/.
+# Storage field -> repository class (in storage/repositories/), one for both backends.
 REPOSITORIES = {"chats": "ChatRepository", "accounts": "AccountRepository", "waves": "WaveRepository",
                 "link_attempts": "LinkAttemptRepository", "catalogue": "CatalogueRepository",
                 "audit": "AuditRepository", "webhooks": "WebhookRepository", "whatsapp": "WhatsAppRepository",
                 "metrics": "MetricsRepository", "outbox": "OutboxRepository", "roles": "RoleRepository",
-                "staff": "StaffRepository",
-                "tickets": "TicketRepository"}  # issue 8: storage/{sqlite,postgres}/tickets.py
+                "staff": "StaffRepository", "tickets": "TicketRepository"}
+REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, staff, tickets, webhooks)
+                      for cls in vars(module).values() if isinstance(cls, type) and Repository in cls.__mro__[1:]}
 
 
-def assemble(db: interface.Backend, modules: Sequence[ModuleType], **coordination: object) -> Storage:
-    """Group a backend's repositories (found by class name in its `modules`) over `db`."""
-    classes = {name: cls for module in modules for name, cls in vars(module).items() if isinstance(cls, type)}
-    repositories = {field: classes[name](db) for field, name in REPOSITORIES.items()}
-    return Storage(database=db, **repositories, **coordination)  # type: ignore[arg-type]
+def assemble(db: interface.Backend, **coordination: object) -> Storage:
+    """Group the repositories over `db`, the engine of either backend (plus what only it coordinates)."""
+    grouped = {field: REPOSITORY_CLASSES[name](db) for field, name in REPOSITORIES.items()}
+    return Storage(database=db, **grouped, **coordination)  # type: ignore[arg-type]
 
 
 async def open_storage(target: Path | str, *, pool_size: int | None = None) -> Storage:
@@ -84,6 +86,6 @@ async def open_storage(target: Path | str, *, pool_size: int | None = None) -> S
         from storage.postgres import open_postgres
 
         return await open_postgres(str(target), pool_size=pool_size)
-    from storage.sqlite import outbox, repositories, staff, tickets, webhooks
+    from storage.sqlite.database import Database
 
-    return assemble(await Database.open(target), [repositories, outbox, staff, webhooks, tickets])
+    return assemble(await Database.open(target))

@@ -1,9 +1,9 @@
 """The storage interface: what handlers, channels and the sender may call, whichever backend runs.
 
 One `typing.Protocol` per repository, plus the two things several processes coordinate through (chat turns and
-the rate budget). storage/sqlite/ and storage/postgres/ implement each with the same method names, signatures and
-return types; `storage.Storage` is typed by these protocols, so code above the storage layer cannot reach for a
-backend's own method, and tests/storage/test_interface.py checks that both backends match them.
+the rate budget). storage/repositories/ implements each once, for both backends; `storage.Storage` is typed by
+these protocols, so code above the storage layer cannot reach for a repository's or a backend's own method, and
+tests/storage/test_interface.py checks that the classes match them.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
+from storage.core import Backend as Backend  # re-exported: the type of storage.Storage.database
 from storage.models import (
     DEFAULT_CHAT_LOCALE,
     Account,
@@ -31,33 +32,24 @@ from storage.models import (
     DeskBatch,
     Grant,
     ImportCounts,
+    ImportRow,
     LinkLock,
+    MetricCounts,
     Platform,
+    Progress,
     Received,
+    StatusRecord,
     Ticket,
     TicketInput,
     TicketMessage,
     TicketSummary,
+    TierState,
     Training,
     Wave,
     WaveStanding,
     WaveSummary,
 )
-from storage.sqlite.outbox import EXPAND_CHUNK
-from storage.sqlite.repositories import ImportRow, Progress
-from storage.sqlite.webhooks import MetricCounts, StatusRecord, TierState
-
-
-class Backend(Protocol):
-    """The database handle under the repositories. Its statements are in the backend's own SQL dialect: only
-    storage/ and tests that inspect rows use them."""
-
-    hops: int  # round trips so far (benchmarks)
-
-    async def close(self) -> None: ...
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+from storage.repositories.outbox import EXPAND_CHUNK
 
 
 class Chats(Protocol):
@@ -158,26 +150,11 @@ class Outbox(Protocol):
     ) -> list[Claim]: ...
     async def count_audience(self, audience: Audience) -> AudienceCount: ...
     async def count_results_audience(self, wave: int) -> AudienceCount: ...
-    async def create(
-        self,
-        kind: BroadcastKind,
-        created_by: str,
-        *,
-        body: str | None = None,
-        audience: Audience | None = None,
-        state: BroadcastState = BroadcastState.DRAFT,
-    ) -> Broadcast: ...
-    async def edit_draft(
-        self,
-        broadcast_id: int,
-        *,
-        body: str | None = None,
-        photo: str | None = None,
-        video_url: str | None = None,
-        audience: Audience | None = None,
-        clear_photo: bool = False,
-        clear_video: bool = False,
-    ) -> Broadcast | None: ...
+    async def create(self, kind: BroadcastKind, created_by: str, *, body: str | None = None,
+                     audience: Audience | None = None, state: BroadcastState = BroadcastState.DRAFT) -> Broadcast: ...
+    async def edit_draft(self, broadcast_id: int, *, body: str | None = None, photo: str | None = None,
+                         video_url: str | None = None, audience: Audience | None = None, clear_photo: bool = False,
+                         clear_video: bool = False) -> Broadcast | None: ...
     async def expand_step(self, broadcast_id: int, chunk: int = EXPAND_CHUNK) -> bool: ...
     async def expanding(self) -> list[int]: ...
     async def finish(self, now: datetime) -> list[int]: ...
@@ -237,7 +214,7 @@ class Staff(Protocol):
 
 
 class Tickets(Protocol):
-    """Tickets of the hand-off to support staff and their messages (issue 8): see storage/sqlite/tickets.py."""
+    """Tickets of the hand-off to support staff and their messages (issue 8): see storage/repositories/tickets.py."""
 
     async def answered(
         self, ticket_id: int, author: str, role: str, body: str, broadcast_id: int, now: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 DEFAULT_CHAT_LOCALE = "id"  # a new chat's language when the platform tells none we support
 
@@ -105,6 +106,29 @@ class Training:
     price: int
     hours: int | None
     url: str
+
+
+class Progress(StrEnum):
+    """Guide steps a chat can complete; each is a timestamp column of `chats`."""
+
+    VIDEO_WATCHED = "video_watched_at"
+    PLATFORMS_COMPARED = "platforms_compared_at"
+    TRAINING_CHOSEN = "training_chosen_at"
+    TRAINING_BOUGHT = "training_bought_at"
+
+
+class ImportRow(NamedTuple):
+    """One validated CSV row, NIK already hashed, phone already E.164. A tuple in the staging table's column order,
+    so a chunk of rows binds to one INSERT (SQLite) or streams into COPY (PostgreSQL) without copying."""
+
+    nik_hash: str
+    phone: str
+    name: str
+    wave: int
+    result: WaveResult | None
+    card_number: str | None
+    balance: int | None
+    line: int = 0  # line in the source file, named in conflict messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,3 +417,33 @@ class TicketSummary:
     queued_posts: int  # messages waiting to be posted in the support group
     staff: tuple[StaffLoad, ...]
     desk_removed_at: datetime | None  # the bot was removed from the support group then, and not added back
+
+
+# --- the web server: WhatsApp statuses and tiers, metrics ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A WhatsApp status callback to keep: the furthest status of one message we sent."""
+
+    message_id: str
+    recipient: str
+    status: str  # sent | delivered | read | failed | (others Meta may add)
+    error_code: int | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TierState:
+    """The messaging-limit tier for a business-initiated message to one user."""
+
+    allowed: bool  # the user is already counted, or there is room in the tier
+    counted: int  # unique users of the rolling 24 hours
+    free_at: datetime | None  # when held: the time a place in the tier frees up
+
+
+@dataclass(frozen=True, slots=True)
+class MetricCounts:
+    link_failures: int
+    active_lockouts: int
+    deliveries: dict[str, int]  # outbox deliveries by state

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from storage.postgres.database import DATABASE_ERRORS, Database
-from storage.sqlite.database import StorageError
+from storage.errors import StorageError
+from storage.postgres.database import DATABASE_ERRORS, Database, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +120,6 @@ class ChatTurns:
     def _notified(self, name: str) -> None:
         for woken in self._waiting.get(name, ()):
             woken.set()
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for `pg_advisory_lock` (two names sharing one only serialise each other)."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 class RateBudget:

@@ -1,5 +1,7 @@
-"""PostgreSQL through an asyncpg pool: numbered migrations applied once, units of work, and per-chat turns.
+"""PostgreSQL's engine: an asyncpg pool, numbered migrations applied once, units of work, per-chat turns.
 
+The repositories (storage/repositories/) write `?` placeholders: `numbered` turns them into `$1, $2, ...` (once per
+distinct statement). A unit of work (storage/core.py) runs in a transaction on one connection.
 Several `serve` and `sender` processes share one database. Three things make that safe:
 
 - Migrations run under an advisory lock, recorded in `schema_version`: processes that start together wait for
@@ -14,19 +16,19 @@ Several `serve` and `sender` processes share one database. Three things make tha
 from __future__ import annotations
 
 import asyncio
-import logging
+import hashlib
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
-from importlib import resources
-from typing import Any
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import asyncpg
 
-from storage.sqlite.database import StorageError
-
-log = logging.getLogger(__name__)
+from storage.core import Dialect, Kind, Statement, Unit, count, migrations, one, rows, value
+from storage.errors import StorageError
 
 MIGRATIONS_PACKAGE = "storage.migrations.postgres"
 DEFAULT_POOL_SIZE = 10
@@ -35,6 +37,45 @@ CONNECT_TIMEOUT_S = 10.0
 # Errors that mean "the database could not do it now": shown to users as "try again", retried by the sender.
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _ROWCOUNT = re.compile(r"(\d+)$")
+PER_CHAT_SPACING = timedelta(seconds=1)  # across senders: a chat is not claimed again within this of a send
+T = TypeVar("T")
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for `pg_advisory_lock` (two names sharing one only serialise each other)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@lru_cache(maxsize=1024)
+def numbered(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2, ...` (statements already numbered have no `?`)."""
+    parts = sql.split("?")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+class PostgresDialect(Dialect):
+    name = "postgres"
+    row_locks = True
+    greatest = "greatest"
+    strpos = "strpos"
+    json_array = "json_build_array"
+    data_version = "NULL"
+    time_step = timedelta(0)
+
+    def isin(self, expr: str, values: Sequence[Any], array_type: str = "text") -> tuple[str, list[Any]]:
+        return f"{expr} = ANY(?::{array_type}[])", [list(values)]
+
+    def rowset(self, name: str, columns: dict[str, str], values: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+        arrays = ", ".join(f"?::{kind}[]" for kind in columns.values())
+        return (f"{name}({', '.join(columns)}) AS (SELECT * FROM unnest({arrays}))",
+                [list(column) for column in zip(*values, strict=True)])
+
+    def lock_name(self, name: str) -> Statement | None:
+        return value("SELECT pg_advisory_xact_lock(?)", (lock_key(name),))
+
+    def claim_spacing(self, now: datetime) -> tuple[str, list[Any]]:
+        return (" AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.chat_id = p.chat_id AND o.id <> p.id"
+                " AND (o.state = 'sending' OR o.sent_at > ?))", [now - PER_CHAT_SPACING])
 
 
 def is_postgres_url(target: object) -> bool:
@@ -47,31 +88,22 @@ def _rowcount(status: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-class Transaction:
-    """Statements of one transaction on one connection; only valid inside `Database.transaction()`."""
-
-    def __init__(self, db: Database, connection: asyncpg.Connection) -> None:
-        self._db = db
-        self.connection = connection
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._db.hops += 1
-        return _rowcount(await self.connection.execute(sql, *params))
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        self._db.hops += 1
-        return list(await self.connection.fetch(sql, *params))
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        self._db.hops += 1
-        return await self.connection.fetchrow(sql, *params)
-
-    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
-        self._db.hops += 1
-        await self.connection.executemany(sql, list(params))
+async def _perform(conn: asyncpg.Connection, statement: Statement) -> Any:
+    kind, sql, params = statement
+    sql = numbered(sql)
+    if kind is Kind.MANY:
+        return await conn.executemany(sql, params)
+    if kind is Kind.COUNT:
+        return _rowcount(await conn.execute(sql, *params))
+    if kind is Kind.ROWS:
+        return list(await conn.fetch(sql, *params))
+    return await (conn.fetchrow if kind is Kind.ONE else conn.fetchval)(sql, *params)
 
 
 class Database:
+    dialect = PostgresDialect()
+    data_version = None  # nothing tells this process that another one committed: nothing is cached
+
     def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         self.pool = pool
         self.url = url
@@ -112,11 +144,6 @@ class Database:
             await self._listener.add_listener(channel, lambda _conn, _pid, _channel, payload: callback(payload))
 
     async def _migrate(self) -> None:
-        scripts = sorted(
-            (int(entry.name.split("_", 1)[0]), entry.name, entry)
-            for entry in resources.files(MIGRATIONS_PACKAGE).iterdir()
-            if entry.name.endswith(".sql")
-        )
         async with self.pool.acquire() as conn:
             # One process migrates; the others wait here, then find every version applied.
             key = await conn.fetchval("SELECT hashtext('prakerja.migrate.' || current_schema())")
@@ -127,75 +154,83 @@ class Database:
                     " applied_at timestamptz NOT NULL DEFAULT now())"
                 )
                 current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
-                for number, name, entry in scripts:
-                    if number <= current:
-                        continue
-                    log.info("applying migration %s", name)
+                for number, name, sql in migrations(MIGRATIONS_PACKAGE, current):
                     async with conn.transaction():
-                        await conn.execute(entry.read_text(encoding="utf-8"))
+                        await conn.execute(sql)
                         await conn.execute("INSERT INTO schema_version (version, name) VALUES ($1, $2)", number, name)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
     # --- connections ----------------------------------------------------------------------------------------
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """The connection bound to this task (a chat's turn), or one from the pool for the block."""
+    async def connection(self, *, bind: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        """The connection bound to this task (a chat's turn), or one from the pool for the block; `bind`: every
+        statement of this task in the block runs on that one."""
         bound = self._bound.get()
         if bound is not None:
             yield bound
             return
         try:
             async with self.pool.acquire() as conn:
-                yield conn
-        except DATABASE_ERRORS as exc:
-            raise StorageError(str(exc)) from exc
-
-    @asynccontextmanager
-    async def bind(self) -> AsyncIterator[asyncpg.Connection]:
-        """Take a connection for the rest of this task's block: every statement in it runs there."""
-        if self._bound.get() is not None:
-            yield self._bound.get()  # type: ignore[misc]
-            return
-        try:
-            async with self.pool.acquire() as conn:
-                token = self._bound.set(conn)
+                token = self._bound.set(conn) if bind else None
                 try:
                     yield conn
                 finally:
-                    self._bound.reset(token)
+                    if token is not None:
+                        self._bound.reset(token)
         except DATABASE_ERRORS as exc:
             raise StorageError(str(exc)) from exc
 
+    def bind(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """Take a connection for the rest of this task's block: every statement in it runs there."""
+        return self.connection(bind=True)
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """This task's connection (or one from the pool) in a transaction, for the block."""
         async with self.connection() as conn:
             try:
                 async with conn.transaction():
-                    yield Transaction(self, conn)
+                    yield conn
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
 
+    async def unit(self, work: Callable[..., Unit[T]], *args: Any) -> T:
+        """A unit of work (storage/core.py) in one transaction."""
+        async with self.transaction() as conn:
+            return await self.run(conn, work, *args)
+
+    async def run(self, conn: asyncpg.Connection, work: Callable[..., Unit[T]], *args: Any) -> T:
+        """A unit of work on `conn` (in a transaction): each statement it yields, its result sent back."""
+        steps, result = work(*args), None
+        try:
+            while True:
+                statement = steps.send(result)
+                self.hops += 1
+                result = await _perform(conn, statement)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
     # --- single statements ----------------------------------------------------------------------------------
-    async def _run(self, method: str, sql: str, params: Sequence[Any]) -> Any:
+    async def _single(self, statement: Statement) -> Any:
         self.hops += 1
         async with self.connection() as conn:
             try:
-                return await getattr(conn, method)(sql, *params)
+                return await _perform(conn, statement)
             except DATABASE_ERRORS as exc:
                 raise StorageError(str(exc)) from exc
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return _rowcount(await self._run("execute", sql, params))
+        return await self._single(count(sql, params))  # type: ignore[no-any-return]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        return list(await self._run("fetch", sql, params))
+        return await self._single(rows(sql, params))  # type: ignore[no-any-return]
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        return await self._run("fetchrow", sql, params)  # type: ignore[no-any-return]
+        return await self._single(one(sql, params))  # type: ignore[no-any-return]
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return await self._run("fetchval", sql, params)
+        return await self._single(value(sql, params))
 
 
 def _safe(url: str) -> str:

@@ -1,72 +1,86 @@
-"""One aiosqlite connection in WAL mode, numbered migrations, and atomic units of work.
+"""SQLite's engine: one aiosqlite connection in WAL mode, numbered migrations, batches and units of work.
 
-aiosqlite runs every statement on one worker thread, in the order they were handed to it, so a statement of
-another chat handed over while a transaction is open would run inside that transaction. A `transaction()` therefore
-holds a lock from BEGIN to COMMIT, and single statements wait while one is open; otherwise single statements go to
-the worker thread without taking turns through the event loop. They go in batches: while one batch runs on the
-thread, the statements of other chats collect and go together when it returns, so the two threads wake each other
-once per batch, not once per statement, and a batch is one transaction (one commit) with each statement in a
-savepoint of its own, so a failing statement undoes only itself (see `_run_batch`). `atomic()` runs a whole unit of
-work as one job on the thread (no lock held across awaits). Each `await` is still a hop to the worker thread and
-back, so repositories batch their reads; `hops` counts them for the benchmarks.
+aiosqlite runs every call of a connection on one worker thread, in the order they were handed to it. Statements
+of concurrent chats go there in *batches*: while one batch runs on the thread, the statements of other chats
+collect and go together when it returns, so the two threads wake each other once per batch, not once per statement,
+and a batch is one transaction (one commit) with each job in a savepoint of its own, so a failing job undoes only
+itself (`_run_batch`). A batch of plain reads opens a deferred transaction: it never waits for the write lock that
+another process (an import, the sender) holds. A unit of work (storage/core.py) is one job: all its statements run
+on the thread in one round trip, inside the batch's transaction, so no transaction is ever open across an await
+(there is no `transaction()` that other chats' statements would have to wait for). `hops` counts the round trips to
+the thread, `batches` the batches, for the benchmarks.
+
+aiosqlite's public API carries a batch: the connection is opened with `factory=BatchingConnection`, a
+`sqlite3.Connection` (aiosqlite passes `factory` on to `sqlite3.connect`, which documents it) whose `execute` runs
+the jobs given as its parameters when its SQL is the `BATCH` marker. So `connection.execute_fetchall(BATCH, jobs)`,
+aiosqlite's own helper (`execute(...).fetchall()` on its thread), is one hop, and no private attribute of aiosqlite
+is touched (were a later aiosqlite to stop calling `execute`, sqlite3 would refuse the marker: loudly). That
+coroutine is driven by hand (`_advance`), as a task would but without one: its first step queues the batch at once,
+its future's done-callback brings the results back. A task per batch cost 10-15 µs more per round trip (a statement
+alone: 58-84 µs against 43-52), as would a long-lived task (one more turn of the event loop per wake-up).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
-from datetime import UTC, datetime
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import aiosqlite
 
-log = logging.getLogger(__name__)
+from storage.core import Dialect, Kind, Statement, Unit, migrations
+from storage.errors import StorageError
+from storage.models import WaveResult
 
 T = TypeVar("T")
 MIGRATIONS_PACKAGE = "storage.migrations.sqlite"
 BUSY_TIMEOUT_MS = 5_000
 
 
-class StorageError(Exception):
-    """The database could not do what was asked (locked, read-only, full disk); safe to show as 'try again'."""
-
-
-@contextmanager
-def _unavailable() -> Iterator[None]:
-    """SQLite's 'cannot do it now' errors -> StorageError: database is locked (busy_timeout passed), attempt to
-    write a readonly database, database or disk is full, disk I/O error, malformed file. Constraint violations
-    and SQL mistakes (IntegrityError, ProgrammingError) are bugs and stay what they are."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        raise StorageError(str(exc)) from exc
-    except sqlite3.DatabaseError as exc:
-        if type(exc) is not sqlite3.DatabaseError:
-            raise
-        raise StorageError(str(exc)) from exc
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def to_db_time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
+def _stored_time(value: datetime) -> str:
+    """A datetime as SQLite stores it: ISO 8601 in UTC, to the second (text compares in time order)."""
     if value.tzinfo is None:
         raise ValueError("naive datetimes are not stored: give a time zone")
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def from_db_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+sqlite3.register_adapter(datetime, _stored_time)
+# A row's result binds as its text: without an adapter, sqlite3 first looks for one (and for `__conform__`) on
+# every str subclass it binds, which costs a third of staging a million rows.
+sqlite3.register_adapter(WaveResult, str)
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    row_locks = False  # one writer at a time: BEGIN IMMEDIATE serialises, nothing to lock
+    greatest = "max"
+    strpos = "instr"
+    json_array = "json_array"
+    data_version = "(SELECT data_version FROM pragma_data_version)"
+    time_step = timedelta(seconds=1)
+
+    def isin(self, expr: str, values: Sequence[Any], array_type: str = "text") -> tuple[str, list[Any]]:
+        return f"{expr} IN ({','.join('?' * len(values))})", list(values)
+
+    def rowset(self, name: str, columns: dict[str, str], values: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+        row = "(" + ", ".join("?" * len(columns)) + ")"
+        return (f"{name}({', '.join(columns)}) AS (VALUES {', '.join([row] * len(values))})",
+                [item for entry in values for item in entry])
+
+
+def _reraise(exc: sqlite3.Error) -> NoReturn:
+    """SQLite's 'cannot do it now' errors as StorageError: database is locked (busy_timeout passed), attempt to
+    write a readonly database, database or disk is full, disk I/O error, malformed file. Constraint violations
+    and SQL mistakes (IntegrityError, ProgrammingError) are bugs and stay what they are."""
+    if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+        raise StorageError(str(exc)) from exc
+    raise exc
 
 
 def _read_only_hint(path: Path) -> str:
@@ -79,50 +93,37 @@ def _read_only_hint(path: Path) -> str:
     return ""
 
 
-class Transaction:
-    """Statements inside one BEGIN IMMEDIATE ... COMMIT; only valid inside `Database.transaction()`."""
+BATCH: Any = object()  # given as its SQL, tells BatchingConnection.execute to run a batch (`_run_batch`)
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self._db.hops += 1
-        with _unavailable():
-            cursor = await self._db.connection.execute(sql, params)
-        return cursor.rowcount
+class _Results(list[tuple[bool, Any]]):
+    def fetchall(self) -> list[tuple[bool, Any]]:  # what aiosqlite's execute_fetchall reads of a cursor
+        return self
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        self._db.hops += 1
-        with _unavailable():
-            return list(await self._db.connection.execute_fetchall(sql, params))
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+class BatchingConnection(sqlite3.Connection):
+    """The sqlite3 connection under aiosqlite; `execute(BATCH, jobs)` runs a batch (on aiosqlite's thread)."""
 
-    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
-        self._db.hops += 1
-        with _unavailable():
-            await self._db.connection.executemany(sql, params)
+    def execute(self, sql: Any, parameters: Any = (), /) -> Any:
+        if sql is BATCH:
+            return _Results(_run_batch(self, parameters))
+        return super().execute(sql, parameters)
 
 
 class Database:
+    dialect = SqliteDialect()
+
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self.connection = connection
         self.path = path
         self.hops = 0
+        self.batches = 0  # batches handed to the thread (benchmarks: statements per batch)
         # SQLite's PRAGMA data_version as last read (every chat snapshot reads it): it changes when another
         # connection (another process) commits. Per-process caches of what rarely changes compare it.
         self.data_version: int | None = None
-        self._lock = asyncio.Lock()  # one transaction at a time
-        self._no_transaction = asyncio.Event()  # set while no transaction is open: single statements may go
-        self._no_transaction.set()
-        # Single statements (`run`) go to the thread in batches: while one batch runs there, the next collects
-        # here and is handed over when it returns. One thread wake-up and one event-loop wake-up per batch instead
-        # of per statement (each wake-up is a system call and a GIL hand-over between the two threads).
-        self._waiting: list[_Job] = []
-        self._batch_running = False
-        self.batches = 0  # batches handed to the thread (benchmarks: statements per batch)
+        self._waiting: list[_Job] = []  # jobs collecting for the next batch
+        self._drained = asyncio.Event()  # set while no batch is on its way to the thread or back
+        self._drained.set()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -130,7 +131,7 @@ class Database:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = await aiosqlite.connect(path, isolation_level=None)
+            connection = await aiosqlite.connect(path, isolation_level=None, factory=BatchingConnection)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {path}: {exc}") from exc
         connection.row_factory = sqlite3.Row
@@ -147,52 +148,14 @@ class Database:
         return db
 
     async def close(self) -> None:
-        self._hand_over()
+        await self._drained.wait()  # the jobs handed over so far run first
         await self.connection.close()
 
     async def _migrate(self) -> None:
         (version,) = (await self.connection.execute_fetchall("PRAGMA user_version"))[0]
-        scripts = sorted(
-            (entry.name, entry)
-            for entry in resources.files(MIGRATIONS_PACKAGE).iterdir()
-            if entry.name.endswith(".sql")
-        )
-        for name, entry in scripts:
-            number = int(name.split("_", 1)[0])
-            if number <= version:
-                continue
-            log.info("applying migration %s", name)
-            sql = entry.read_text(encoding="utf-8")
+        for number, _name, sql in migrations(MIGRATIONS_PACKAGE, version):
             # executescript commits first; the script and the version bump run in one transaction.
             await self.connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;")
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._lock:
-            # Statements handed over before this point run before the BEGIN; later ones wait for the COMMIT.
-            self._no_transaction.clear()
-            self._hand_over()  # a batch still collecting goes ahead of the BEGIN
-            try:
-                self.hops += 1
-                with _unavailable():
-                    await self.connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield Transaction(self)
-                    self.hops += 1
-                    with _unavailable():
-                        await self.connection.commit()
-                except BaseException:
-                    if self.connection.in_transaction:
-                        with suppress(sqlite3.Error):  # the error that brought us here is the one to report
-                            await self.connection.rollback()
-                    raise
-            finally:
-                self._no_transaction.set()
-
-    async def _outside_transactions(self) -> None:
-        """Return when no transaction is open; the caller hands its statement over before its next await."""
-        while not self._no_transaction.is_set():
-            await self._no_transaction.wait()
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return await self.run(_rowcount, sql, params)
@@ -200,70 +163,65 @@ class Database:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return await self.run(_fetchall, sql, params)
 
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        found = await self.fetchall(sql, params)
+        return found[0] if found else None
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        found = await self.fetchall(sql, params)
+        return found[0][0] if found else None
+
+    async def unit(self, work: Callable[..., Unit[T]], *args: Any) -> T:
+        """A unit of work (storage/core.py) as one job: one round trip, all or nothing."""
+        return await self.run(_drive, work, args)
+
     async def run(self, work: Callable[..., T], *args: Any) -> T:
-        """`work(connection, *args)` on the database thread: one round trip, however many statements it runs.
-        It runs in a batch with other chats' statements (see `_run_batch`); what it writes is all or nothing."""
-        if not self._no_transaction.is_set():
-            await self._outside_transactions()
+        """`work(connection, *args)`, plain sqlite3 code, on the database thread: one round trip, however many
+        statements it runs. It runs in a batch with other chats' statements (see `_run_batch`); what it writes is
+        all or nothing."""
         self.hops += 1
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Job(future, work, args))
-        if not self._batch_running:
+        if self._drained.is_set():
             self._hand_over()
         try:
             return await future
-        except sqlite3.OperationalError as exc:  # as _unavailable(), without a context manager per statement
-            raise StorageError(str(exc)) from exc
-        except sqlite3.DatabaseError as exc:
-            if type(exc) is not sqlite3.DatabaseError:
-                raise
-            raise StorageError(str(exc)) from exc
+        except sqlite3.Error as exc:
+            _reraise(exc)
 
     def _hand_over(self) -> None:
-        """Queue the statements collected so far for the database thread, as one job (see `_waiting`).
-
-        aiosqlite has no public call for running a function on its thread; this does what its `_execute` does
-        (put the function and a future on the thread's queue), without awaiting: it is called from callbacks."""
-        if not self._waiting:
-            return
+        """Give the waiting jobs to the database thread as one batch, now (called when no batch is on its way)."""
         jobs, self._waiting = self._waiting, []
-        connection = self.connection
-        if not connection._running or connection._connection is None:  # closed: as aiosqlite's own calls fail
-            for job in jobs:
-                job.future.set_exception(ValueError("Connection closed"))
-            return
         self.batches += 1
-        done = asyncio.get_running_loop().create_future()
-        done.add_done_callback(partial(self._batch_done, jobs))
-        self._batch_running = True
-        connection._tx.put_nowait((done, partial(_run_batch, connection, jobs)))
+        self._drained.clear()
+        self._advance(jobs, self.connection.execute_fetchall(BATCH, jobs), None)
 
-    def _batch_done(self, jobs: list[_Job], done: asyncio.Future[list[tuple[bool, Any]]]) -> None:
-        self._batch_running = False
-        if done.cancelled() or done.exception() is not None:  # the connection went away under the batch
-            error = done.exception() if not done.cancelled() else None
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(error or StorageError("database connection closed"))
+    def _advance(self, jobs: list[_Job], steps: Coroutine[Any, None, Any], _done: object) -> None:
+        """Drive aiosqlite's `execute_fetchall` as a task would, without one: the first step queues the batch on
+        the database thread at once (a task would do it at the event loop's next turn), and each future it waits
+        for resumes it from its done-callback. At the end, the results go to their jobs and the next batch goes."""
+        try:
+            waiting_for = steps.send(None)
+        except StopIteration as finished:
+            results = finished.value
+        except Exception as exc:  # the connection is closed (aiosqlite's ValueError) or went away
+            results = [(False, exc)] * len(jobs)
         else:
-            for job, (ok, value) in zip(jobs, done.result(), strict=True):
-                if job.future.done():  # its caller was cancelled
-                    continue
+            if waiting_for is None:  # a bare yield (asyncio.sleep(0)): a turn of the loop
+                asyncio.get_running_loop().call_soon(self._advance, jobs, steps, None)
+            else:
+                waiting_for.add_done_callback(partial(self._advance, jobs, steps))
+            return
+        for job, (ok, outcome) in zip(jobs, results, strict=True):
+            if not job.future.done():  # else its caller was cancelled
                 if ok:
-                    job.future.set_result(value)
+                    job.future.set_result(outcome)
                 else:
-                    job.future.set_exception(value)
-        self._hand_over()
-
-    async def atomic(self, work: Callable[..., T], *args: Any) -> T:
-        """`work(connection, *args)` as one transaction, all on the database thread in one round trip: nothing else
-        runs on the connection meanwhile (the thread runs one job at a time), so unlike `transaction()` it holds no
-        lock across awaits. `work` is plain sqlite3 code: no awaits, nothing slow."""
-        return await self.run(_atomically, work, args)
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+                    job.future.set_exception(outcome)
+        if self._waiting:
+            self._hand_over()
+        else:
+            self._drained.set()
 
 
 class _Job(NamedTuple):
@@ -272,15 +230,15 @@ class _Job(NamedTuple):
     args: tuple[Any, ...]
 
 
-def _run_batch(connection: aiosqlite.Connection, jobs: list[_Job]) -> list[tuple[bool, Any]]:
+def _run_batch(sqlite: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[bool, Any]]:
     """On the database thread: each job in turn, (True, its result) or (False, its exception).
 
     Several jobs share one transaction, so the batch costs one commit (one write to the WAL) instead of one per
     statement. A job that fails leaves nothing behind (SQLite undoes a failed statement; a job of several statements
     runs in a savepoint) and the others go on. An error that ends the transaction (disk full, I/O error) or a failed
     BEGIN or COMMIT fails every job of the batch: none of their writes is in the database."""
-    sqlite = connection._conn  # the sqlite3 connection itself
-    if len(jobs) == 1:
+    alone = len(jobs) == 1
+    if alone and jobs[0].work in _SINGLE_STATEMENTS:  # one statement: SQLite makes it all or nothing by itself
         try:
             return [(True, jobs[0].work(sqlite, *jobs[0].args))]
         except Exception as exc:
@@ -296,15 +254,15 @@ def _run_batch(connection: aiosqlite.Connection, jobs: list[_Job]) -> list[tuple
     try:
         for job in jobs:
             # A single statement that fails is undone by SQLite itself (the transaction stays); a job of several
-            # statements gets a savepoint, to be undone as a whole.
-            savepoint = job.work not in _SINGLE_STATEMENTS
+            # statements gets a savepoint among others, to be undone as a whole (alone, the transaction is its own).
+            savepoint = not alone and job.work not in _SINGLE_STATEMENTS
             if savepoint:
                 sqlite.execute("SAVEPOINT job")
             try:
-                value = job.work(sqlite, *job.args)
+                outcome = job.work(sqlite, *job.args)
             except Exception as exc:
-                if not sqlite.in_transaction:  # SQLite rolled the whole transaction back
-                    return [(False, exc)] * len(jobs)
+                if alone or not sqlite.in_transaction:  # nothing else to keep, or SQLite rolled it all back
+                    raise
                 if savepoint:
                     sqlite.execute("ROLLBACK TO job")
                     sqlite.execute("RELEASE job")
@@ -312,9 +270,9 @@ def _run_batch(connection: aiosqlite.Connection, jobs: list[_Job]) -> list[tuple
             else:
                 if savepoint:
                     sqlite.execute("RELEASE job")
-                results.append((True, value))
+                results.append((True, outcome))
         sqlite.execute("COMMIT")
-    except BaseException as exc:  # COMMIT failed, or worse: no transaction is left open either way
+    except BaseException as exc:  # a job alone failed, COMMIT failed, or worse: no transaction is left open
         if sqlite.in_transaction:
             with suppress(sqlite3.Error):
                 sqlite.rollback()
@@ -324,12 +282,15 @@ def _run_batch(connection: aiosqlite.Connection, jobs: list[_Job]) -> list[tuple
     return results
 
 
+_execute = sqlite3.Connection.execute  # a job's statements: not through BatchingConnection.execute's check
+
+
 def _rowcount(connection: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
-    return connection.execute(sql, params).rowcount
+    return _execute(connection, sql, params).rowcount
 
 
 def _fetchall(connection: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-    return connection.execute(sql, params).fetchall()
+    return _execute(connection, sql, params).fetchall()
 
 
 _SINGLE_STATEMENTS = frozenset({_rowcount, _fetchall})
@@ -339,16 +300,27 @@ def _is_read(job: _Job) -> bool:
     return job.work is _fetchall and job.args[0].lstrip()[:6].upper() == "SELECT"
 
 
-def _atomically(connection: sqlite3.Connection, work: Callable[..., T], args: tuple[Any, ...]) -> T:
-    if connection.in_transaction:  # in a batch's transaction: the job's own savepoint makes it all or nothing
-        return work(connection, *args)
-    connection.execute("BEGIN IMMEDIATE")
+def _drive(connection: sqlite3.Connection, work: Callable[..., Unit[T]], args: tuple[Any, ...]) -> T:
+    """Run a unit of work (storage/core.py) on the database thread: each statement it yields, its result sent back."""
+    steps, result = work(*args), None
     try:
-        result = work(connection, *args)
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            with suppress(sqlite3.Error):  # the error that brought us here is the one to report
-                connection.rollback()
-        raise
-    return result
+        while True:
+            result = _perform(connection, steps.send(result))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def _perform(connection: sqlite3.Connection, statement: Statement) -> Any:
+    kind, sql, params = statement
+    if kind is Kind.MANY:
+        connection.executemany(sql, params)
+        return None
+    cursor = _execute(connection, sql, params)
+    if kind is Kind.COUNT:
+        return cursor.rowcount
+    found = cursor.fetchall()  # all: a RETURNING statement's cursor is done only once read to its end
+    if kind is Kind.ROWS:
+        return found
+    if not found:
+        return None
+    return found[0] if kind is Kind.ONE else found[0][0]

@@ -41,19 +41,18 @@ FIRST_CHAT = 10_000_000
 async def populate(storage: Storage, count: int) -> None:
     """`count` accounts, each linked from a Telegram chat: generated in SQL, a few seconds for a million."""
     now = "2024-01-01T00:00:00+00:00"
-    async with storage.database.transaction() as tx:  # type: ignore[attr-defined]
-        await tx.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
-            " INSERT INTO accounts (nik_hash, phone, name, updated_at)"
-            " SELECT printf('bench-%d', i), printf('+62812%08d', i), 'Peserta Uji', ? FROM n",
-            (count, now),
-        )
-        await tx.execute(
-            "INSERT INTO chats (channel, external_id, user_id, account_id, linked_at, first_seen, last_seen)"
-            " SELECT 'telegram', CAST(? + id AS TEXT), CAST(? + id AS TEXT), id, ?, ?, ? FROM accounts"
-            " WHERE nik_hash LIKE 'bench-%'",
-            (FIRST_CHAT, FIRST_CHAT, now, now, now),
-        )
+    await storage.database.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+        " INSERT INTO accounts (nik_hash, phone, name, updated_at)"
+        " SELECT printf('bench-%d', i), printf('+62812%08d', i), 'Peserta Uji', ? FROM n",
+        (count, now),
+    )
+    await storage.database.execute(
+        "INSERT INTO chats (channel, external_id, user_id, account_id, linked_at, first_seen, last_seen)"
+        " SELECT 'telegram', CAST(? + id AS TEXT), CAST(? + id AS TEXT), id, ?, ?, ? FROM accounts"
+        " WHERE nik_hash LIKE 'bench-%'",
+        (FIRST_CHAT, FIRST_CHAT, now, now, now),
+    )
 
 
 def cpu_seconds(pid: int) -> float:

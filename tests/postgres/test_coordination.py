@@ -159,3 +159,21 @@ async def test_a_chat_just_messaged_is_not_claimed_by_another_sender(processes: 
     later = await b.outbox.claim("telegram", 5, now + timedelta(seconds=2))
     assert [c.chat.id for c in later] == [chat.id]
     assert (await b.outbox.get(first)).kind is BroadcastKind.NOTICE  # type: ignore[union-attr]
+
+
+async def test_times_come_back_in_utc_whatever_the_sessions_time_zone(url: str) -> None:
+    """A snapshot reads the account and the failed verifications as JSON, where PostgreSQL writes times in the
+    session's time zone: they come back as the same moments, in UTC like every other time read."""
+    storage = await open_storage(url, pool_size=1)
+    try:
+        chat = (await storage.chats.snapshot("telegram", "77", "77")).chat
+        until = datetime(2030, 1, 1, 12, 30, tzinfo=UTC)
+        await storage.link_attempts.record_failure([f"chat:{chat.id}"], until - timedelta(hours=1), 1,
+                                                   timedelta(hours=1))
+        async with storage.database.bind() as connection:  # type: ignore[attr-defined]  (the block's statements)
+            await connection.execute("SET TIME ZONE 'Asia/Jakarta'")
+            attempts = (await storage.chats.snapshot("telegram", "77", "77")).link_attempts
+        assert attempts is not None and attempts.locked_until == until
+        assert attempts.locked_until.utcoffset() == timedelta(0)
+    finally:
+        await storage.close()

@@ -1,36 +1,25 @@
-"""Both backends offer exactly the interface handlers use: same methods, same signatures, as storage.interface says.
+"""Handlers see exactly the interface storage.interface declares, and both backends offer the same engine.
 
-No database needed: this compares the classes, so a method added to one backend and forgotten in the other (or
-given another signature) fails here before any handler meets it.
+No database needed: this compares the classes. Each repository is written once (storage/repositories/); the
+protocols must list its public methods with the same signatures (so `Storage`, typed by them, lets no code above
+the storage layer reach a repository's or a backend's own method), and the two engines under the repositories must
+offer the same calls (storage.core.Engine) and spell every dialect difference (storage.core.Dialect).
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import typing
-from types import ModuleType
 
 import pytest
 
-import storage.postgres.outbox
-import storage.postgres.repositories
-import storage.postgres.staff
-import storage.postgres.tickets
-import storage.postgres.webhooks
-import storage.sqlite.outbox
-import storage.sqlite.repositories
-import storage.sqlite.staff
-import storage.sqlite.tickets
-import storage.sqlite.webhooks
 from storage import REPOSITORIES as CLASSES
-from storage import Storage
+from storage import REPOSITORY_CLASSES, Storage, core
+from storage.postgres.database import Database as PostgresDatabase
+from storage.sqlite.database import Database as SqliteDatabase
 
-MODULES = {
-    "sqlite": [storage.sqlite.repositories, storage.sqlite.outbox, storage.sqlite.staff, storage.sqlite.webhooks,
-               storage.sqlite.tickets],
-    "postgres": [storage.postgres.repositories, storage.postgres.outbox, storage.postgres.staff,
-                 storage.postgres.webhooks, storage.postgres.tickets],
-}
+ENGINES = {"sqlite": SqliteDatabase, "postgres": PostgresDatabase}
 
 
 def public_methods(cls: type) -> dict[str, inspect.Signature]:
@@ -38,24 +27,29 @@ def public_methods(cls: type) -> dict[str, inspect.Signature]:
             if not name.startswith("_")}
 
 
-def repository(field: str, modules: list[ModuleType]) -> type:
-    for module in modules:
-        if hasattr(module, CLASSES[field]):
-            return getattr(module, CLASSES[field])
-    raise AssertionError(f"no {CLASSES[field]} for Storage.{field}")
-
-
 def test_every_repository_of_storage_is_listed() -> None:
     assert set(CLASSES) == set(typing.get_type_hints(Storage)) - {"database", "turns", "budget"}
 
 
 @pytest.mark.parametrize("field", CLASSES)
-def test_both_backends_have_the_same_methods_and_signatures(field: str) -> None:
-    sqlite, postgres = (repository(field, MODULES[backend]) for backend in ("sqlite", "postgres"))
-    assert public_methods(postgres) == public_methods(sqlite)
-
-
-@pytest.mark.parametrize("field", CLASSES)
 def test_the_protocol_lists_every_method(field: str) -> None:
     protocol = typing.get_type_hints(Storage)[field]
-    assert public_methods(protocol) == public_methods(repository(field, MODULES["sqlite"]))
+    assert public_methods(protocol) == public_methods(REPOSITORY_CLASSES[CLASSES[field]])
+
+
+@pytest.mark.parametrize("backend", ENGINES)
+def test_both_engines_offer_what_the_repositories_call(backend: str) -> None:
+    engine = public_methods(ENGINES[backend])
+    for name, signature in public_methods(core.Engine).items():  # the rows' types are the driver's own
+        assert name in engine, f"{backend}: Engine.{name}"
+        assert engine[name].parameters == signature.parameters, f"{backend}: Engine.{name}"
+
+
+@pytest.mark.parametrize("backend", ENGINES)
+def test_each_dialect_spells_every_difference(backend: str) -> None:
+    dialect = type(ENGINES[backend].dialect)
+    for name in typing.get_type_hints(core.Dialect):
+        assert hasattr(dialect, name), f"{backend}: Dialect.{name}"
+    for name in ("isin", "rowset"):
+        assert getattr(dialect, name) is not getattr(core.Dialect, name), f"{backend}: Dialect.{name}"
+    assert callable(importlib.import_module(f"storage.{dialect.name}.importer").import_rows)

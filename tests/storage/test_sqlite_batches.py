@@ -1,6 +1,6 @@
 """SQLite: statements of concurrent chats go to the database thread in batches sharing one transaction, each job in
-a savepoint; the platforms are kept in the process until the catalogue changes, here or in another process; the
-chat's failed verifications come with its snapshot (both backends)."""
+a savepoint, a unit of work in one round trip; the platforms are kept in the process until the catalogue changes,
+here or in another process; the chat's failed verifications come with its snapshot (both backends)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from storage import Storage, open_storage
+from storage.core import Unit, count, value
 from storage.models import Platform
 from storage.sqlite.database import Database
 from tests.auxil.postgres import fresh_schema, require_postgres
@@ -38,7 +39,7 @@ async def test_a_failing_statement_does_not_undo_the_others_of_its_batch(databas
     results = await asyncio.gather(
         *inserts,
         database.execute("INSERT INTO notes (text) VALUES ('taken')"),  # a constraint violation: the caller sees it
-        database.atomic(_fail_after_write, "half done"),  # all or nothing, inside the batch as alone
+        database.run(_fail_after_write, "half done"),  # all or nothing, inside the batch as alone
         return_exceptions=True,
     )
     assert results[:20] == [1] * 20
@@ -49,14 +50,24 @@ async def test_a_failing_statement_does_not_undo_the_others_of_its_batch(databas
     assert [r["text"] for r in rows] == ["taken", *(f"note {i}" for i in range(20))]
 
 
-async def test_statements_wait_for_an_open_transaction(database: Database) -> None:
-    async with database.transaction() as tx:
-        await tx.execute("INSERT INTO notes (text) VALUES ('inside')")
-        outside = asyncio.ensure_future(database.fetchall("SELECT count(*) AS n FROM notes"))
-        await asyncio.sleep(0.05)
-        assert not outside.done()  # it would otherwise read inside the uncommitted transaction
-        await tx.execute("INSERT INTO notes (text) VALUES ('also inside')")
-    assert (await outside)[0]["n"] == 2
+def _note_both(first: str, second: str) -> Unit[int]:
+    """A unit of work: two inserts, all or nothing; the number of notes it then sees."""
+    yield count("INSERT INTO notes (text) VALUES (?)", (first,))
+    yield count("INSERT INTO notes (text) VALUES (?)", (second,))
+    return (yield value("SELECT count(*) FROM notes"))
+
+
+async def test_a_unit_of_work_is_one_round_trip_and_all_or_nothing_within_its_batch(database: Database) -> None:
+    hops = database.hops
+    assert await database.unit(_note_both, "a", "b") == 2
+    assert database.hops - hops == 1  # both inserts and the count: one trip to the database thread
+    results = await asyncio.gather(
+        database.unit(_note_both, "c", "a"),  # its second insert fails: its first is undone with it
+        database.execute("INSERT INTO notes (text) VALUES ('d')"),  # the same batch goes on
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], sqlite3.IntegrityError) and results[1] == 1
+    assert [r["text"] for r in await database.fetchall("SELECT text FROM notes ORDER BY id")] == ["a", "b", "d"]
 
 
 async def test_reads_are_answered_while_another_process_holds_the_write_lock(database: Database) -> None:

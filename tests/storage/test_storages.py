@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import ImportRow, Progress, Storage, open_storage
+from storage import ImportConflict, ImportRow, Progress, Storage, open_storage
 from storage.interface import StatusRecord
 from storage.models import (
     Audience,
@@ -20,6 +20,7 @@ from storage.models import (
     BroadcastKind,
     BroadcastState,
     DeliveryState,
+    GuideGap,
     Platform,
     PostKind,
     PostState,
@@ -103,6 +104,18 @@ async def test_reimport_counts_unchanged_and_updated(storage: Storage) -> None:
     assert account.balance == 50
 
 
+async def test_a_later_import_adds_a_person_of_two_waves_and_refuses_a_card_of_another(storage: Storage) -> None:
+    await storage.accounts.import_rows([row(1)])
+    counts = await storage.accounts.import_rows([row(1), row(3, wave=1), row(3, wave=2, result=None)])
+    assert (counts.new, counts.updated, counts.unchanged) == (2, 0, 1)  # a new NIK on two rows: one account
+    (account,) = await storage.accounts.by_phone("+6281200000003")
+    assert [s.wave.number for s in await storage.accounts.standings(account.id)] == [2, 1]
+    thief = ImportRow("hash9", "+6281200000009", "Nama 9", 1, WaveResult.LOLOS, f"5{1:015d}", 10, line=7)
+    with pytest.raises(ImportConflict) as refused:
+        await storage.accounts.import_rows([row(4), thief])
+    assert refused.value.lines == [7] and await storage.accounts.by_phone("+6281200000004") == []  # nothing written
+
+
 async def test_standings_hide_nothing_but_report_publication(storage: Storage) -> None:
     await storage.accounts.import_rows([row(1, wave=1), row(1, wave=2, result=None)])
     account = (await storage.accounts.by_phone("+6281200000001"))[0]
@@ -152,6 +165,19 @@ async def test_catalogue_search_by_words_budget_and_pages(storage: Storage) -> N
     assert total == 7 and [t.id for t in found] == ["T7"]
     found, total = await storage.catalogue.search_trainings(["barista"], None, 30, 3)
     assert found == [] and total == 7
+
+
+async def test_catalogue_platforms_statistics_and_a_second_replacement(storage: Storage) -> None:
+    platform = Platform("p1", "Satu", 1, "https://satu.example", ("satu.example",), {"id": {"offer": "Kursus"}})
+    for price in (100, 300):  # replaced twice: the second replacement is what stays
+        trainings = [Training(f"T{i}", "p1", f"Kursus {i}", f"Kategori {i % 2}", price * i, None, "https://t")
+                     for i in (1, 2)]
+        await storage.catalogue.replace([platform], trainings)
+    assert await storage.catalogue.platforms() == [platform]
+    assert await storage.catalogue.training_stats() == {"p1": (2, 300, 600)}
+    assert await storage.catalogue.count_trainings() == 2
+    assert await storage.catalogue.categories() == ["Kategori 0", "Kategori 1"]
+    assert await storage.catalogue.training("T2") == trainings[1] and await storage.catalogue.training("T3") is None
 
 
 async def test_audit_is_read_back_newest_first(storage: Storage) -> None:
@@ -274,6 +300,43 @@ async def test_scheduled_broadcast_starts_when_due(storage: Storage, now: dateti
     assert [b.id for b in await storage.outbox.recent(5, now)] == [draft.id]
 
 
+async def test_audiences_by_channel_gap_and_unlinked_chats(storage: Storage, now: datetime) -> None:
+    telegram = await linked(storage, 1)
+    whatsapp = await linked(storage, 2, channel="whatsapp")
+    await storage.chats.mark_progress(telegram, Progress.VIDEO_WATCHED)
+    stranger = (await storage.chats.snapshot("telegram", "stranger", "stranger")).chat.id
+    quiet = (await storage.chats.snapshot("telegram", "quiet", "quiet")).chat.id
+    await storage.chats.set_opted_out(quiet, True)
+    for audience, chats in ((Audience(channel="whatsapp"), {whatsapp}), (Audience(gap=GuideGap.VIDEO), {whatsapp}),
+                            (Audience(unlinked=True), {telegram, whatsapp, stranger})):
+        assert (await storage.outbox.count_audience(audience)).total == len(chats)
+        broadcast = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Halo", audience=audience)
+        await storage.outbox.start(broadcast.id)
+        await expand(storage, broadcast.id, chunk=1)
+        claims = await storage.outbox.claim("telegram", 10, now) + await storage.outbox.claim("whatsapp", 10, now)
+        assert {c.chat.id for c in claims} == chats
+        for claim in claims:
+            await storage.outbox.skip(claim.id, DeliveryState.CANCELLED, "test")
+
+
+async def test_a_retry_stays_ambiguous_and_a_released_delivery_goes_again(storage: Storage, now: datetime) -> None:
+    chat = await linked(storage, 1)
+    await storage.outbox.notice(chat, "Satu", "system")
+    (claim,) = await storage.outbox.claim("telegram", 5, now)
+    await storage.outbox.mark_retry(claim.id, now, "timeout", attempt=True, ambiguous=True)
+    (again,) = await storage.outbox.claim("telegram", 5, now)
+    assert again.ambiguous and again.attempts == 1
+    await storage.outbox.mark_retry(again.id, now, "500", attempt=True)  # a later plain error keeps the doubt
+    (third,) = await storage.outbox.claim("telegram", 5, now)
+    assert third.ambiguous and third.attempts == 2
+    await storage.outbox.release(third.id, now)
+    assert [c.id for c in await storage.outbox.claim("telegram", 5, now)] == [claim.id]
+    draft = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Foto")
+    await storage.outbox.edit_draft(draft.id, photo="photo-1")
+    cleared = await storage.outbox.edit_draft(draft.id, body="Tanpa foto", clear_photo=True)
+    assert cleared is not None and (cleared.photo, cleared.body) == (None, "Tanpa foto")
+
+
 async def test_roles_staff_lookups_and_audit(storage: Storage, now: datetime) -> None:
     chat = await linked(storage, 1)
     assert await storage.roles.set("telegram", "777", "support", "9000001", "tiket 3") is None
@@ -296,6 +359,9 @@ async def test_roles_staff_lookups_and_audit(storage: Storage, now: datetime) ->
     assert [e.action for e in await storage.staff.search_audit("account", 10)][:2] == ["lookup", "unlock"]
     access = await storage.staff.staff_access([f"account:{account.id}", f"chat:{chat}"], 10)
     assert {e.role for e in access} == {"support"}
+    assert await storage.staff.search_audit("acc_unt", 10) == []  # a term's _ and % match only themselves
+    other = (await storage.chats.snapshot("whatsapp", "telegram-1", "x")).chat.id  # the same id on another channel
+    assert [c.id for c in await storage.staff.find_chats("telegram-1")] == [chat, other]
 
 
 async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage, now: datetime) -> None:
@@ -320,6 +386,29 @@ async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage, now: dat
     counts = await storage.metrics.counts(now)
     assert counts.link_failures == 0 and counts.deliveries == {}
     await storage.metrics.ping()
+
+
+async def test_whatsapp_windows_replies_and_a_failure_found_after_sending(storage: Storage, now: datetime) -> None:
+    assert await storage.whatsapp.receive("wamid.2", "628111", "bsuid-1", now)
+    assert await storage.whatsapp.receive("wamid.1", "628111", None, now - timedelta(hours=1))  # came in late
+    assert await storage.whatsapp.last_inbound(["628111"]) == {"628111": now}  # the later message counts
+    assert await storage.whatsapp.reply_state("628999") == ("id", None)  # a chat never seen
+    chat = (await storage.chats.snapshot("whatsapp", "628111", "628111")).chat
+    await storage.chats.set_locale(chat.id, "en")
+    assert await storage.whatsapp.reply_state("628111") == ("en", None)
+    account_chat = await linked(storage, 1, channel="whatsapp")
+    await storage.outbox.notice(account_chat, "Halo", "system")
+    (claim,) = await storage.outbox.claim("whatsapp", 5, now)
+    await storage.outbox.mark_sent(claim.id, "wamid.OUT", now)
+    await storage.whatsapp.record_statuses([StatusRecord("wamid.OUT", "6281200000001", "sent", None, now),
+                                            StatusRecord("wamid.OUT", "6281200000001", "failed", 131026, now)])
+    assert await storage.whatsapp.delivery_statuses(claim.broadcast_id) == {"failed": 1}
+    (view,) = await storage.outbox.for_chats([account_chat], 5)
+    assert view.state is DeliveryState.FAILED and "131026" in (view.error or "")
+    await storage.whatsapp.initiated("628111", now)
+    await storage.whatsapp.initiated("628111", now + timedelta(hours=2))  # within the window: not a new one
+    held = await storage.whatsapp.tier_state("628222", now + timedelta(hours=3), 1)
+    assert not held.allowed and held.free_at == now + timedelta(hours=24)
 
 
 # --- tickets of the hand-off to support staff (issue 8) ---------------------------------------------------------
