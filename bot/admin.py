@@ -19,7 +19,9 @@ from handlers.admin import (
     RECENT_STATUS,
     STATUS_LIMIT,
     ImportReport,
+    audit_time,
     describe_audience,
+    example_date,
     parse_wib,
     status_text,
     time_example,
@@ -63,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction, needs: str) -> None:  # type: ig
     action("waves", "list waves: accounts, results, linked chats, announcement")
     schedule = action("schedule", "set when a wave's results are announced (shown to applicants who ask)")
     schedule.add_argument("wave", type=int)
-    schedule.add_argument("at", help="the time in WIB, e.g. '25-09-2021 17:00'")
+    schedule.add_argument("at", help=f"the time in WIB, e.g. '{example_date(datetime.now(UTC))} 17:00'")
     publish = action("publish", "publish a wave's results: each linked chat gets its own")
     publish.add_argument("wave", type=int)
     publish.add_argument("--yes", action="store_true", help="publish (without it: only show what would be sent)")
@@ -74,7 +76,7 @@ def add_parser(sub: argparse._SubParsersAction, needs: str) -> None:  # type: ig
     cast.add_argument("--channel", choices=["telegram", "whatsapp"])
     cast.add_argument("--gap", choices=sorted(GAPS), help="a guide step not done yet")
     cast.add_argument("--unlinked", action="store_true", help="unlinked chats too")
-    cast.add_argument("--at", help="send at this time (WIB), e.g. '25-09-2021 17:00'")
+    cast.add_argument("--at", help=f"send at this time (WIB), e.g. '{example_date(datetime.now(UTC))} 17:00'")
     cast.add_argument("--yes", action="store_true", help="queue it (without it: only show the recipient count)")
     action("status", "progress of running and recent broadcasts")
 
@@ -148,16 +150,17 @@ async def _schedule(storage: Storage, t: Translator, wave_number: int, text: str
     if not 1 <= wave_number <= MAX_WAVE:
         return _fail(t.gettext(WAVE_BAD).format(max=MAX_WAVE))
     if when is None:
-        return _fail(t.gettext("Waktu itu tidak saya kenali.") + " " + time_example(t))
+        return _fail(t.gettext("Waktu itu tidak saya kenali.") + " " + time_example(t, now))
     if when <= now:
-        return _fail(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang.") + " " + time_example(t))
+        return _fail(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang.") + " "
+                     + time_example(t, now))
     wave = await storage.waves.get(wave_number)
     if wave is not None and wave.published:
         return _fail(t.gettext("Gelombang {n} sudah diumumkan; jadwalnya tidak bisa diubah lagi.").format(
             n=wave_number))
     await storage.waves.set_announce_at(wave_number, when)
     await storage.audit.record(CLI_ACTOR, "admin", "wave_time", f"wave:{wave_number}",
-                               when.isoformat(timespec="minutes"))
+                               audit_time(when))
     _out(t.gettext("Pengumuman gelombang {n} dijadwalkan {time}.").format(n=wave_number, time=t.time(when)))
     return 0
 
@@ -171,7 +174,7 @@ async def _publish(storage: Storage, t: Translator, wave_number: int, yes: bool)
     _out(t.gettext("Akan mengirim {total} pesan: {lolos} lolos, {tidak} tidak lolos.").format(
         total=count.total, lolos=count.lolos, tidak=count.tidak_lolos))
     if not yes:
-        return _fail("(--yes to publish)")
+        return _fail(t.gettext("Belum diumumkan: tambahkan --yes untuk mengumumkan."))
     broadcast, _ = await storage.outbox.publish_results(wave_number, CLI_ACTOR, "admin")
     _out(t.gettext("<b>Gelombang {n} diumumkan.</b>").format(n=wave_number) + f" #{broadcast.id}")
     return 0
@@ -195,7 +198,7 @@ async def _broadcast(storage: Storage, t: Translator, args: argparse.Namespace) 
     count = await storage.outbox.count_audience(audience)
     _out(f"{count.total}\t{describe_audience(t, audience)}")
     if not args.yes:
-        return _fail("(--yes to queue it)")
+        return _fail(t.gettext("Belum dikirim: tambahkan --yes untuk memasukkannya ke antrean pengiriman."))
     draft = await storage.outbox.create(BroadcastKind.BROADCAST, CLI_ACTOR, body=escape(text), audience=audience)
     await storage.outbox.start(draft.id, at)
     await storage.audit.record(CLI_ACTOR, "admin", "broadcast", f"broadcast:{draft.id}",

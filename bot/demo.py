@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from handlers.identity import PROVINCE_CODES
@@ -70,6 +70,13 @@ def showcase(seed: int = 2021) -> list[DemoApplicant]:
         DemoApplicant(make_nik(rng, False), "+6281100000002", "Budi Santoso", 1, WaveResult.TIDAK_LOLOS, None, None),
         DemoApplicant(make_nik(rng, False), "+6281100000003", "Agus Wijaya", 4, None, None, None),
     ]
+
+
+def demo_people(seed: int = 2021) -> list[DemoApplicant]:
+    """The terminal demo's three: as `showcase`, but Agus's wave-4 result is decided (lolos) and waits for its
+    announcement, so that an admin can try /umumkan 4 and see what a linked applicant receives."""
+    siti, budi, agus = showcase(seed)
+    return [siti, budi, replace(agus, result=WaveResult.LOLOS, card_number="5123456789016789", balance=DEMO_BALANCE)]
 
 
 def demo_wave_times(now: datetime) -> dict[int, tuple[datetime, datetime | None]]:

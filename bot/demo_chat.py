@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import App, load_demo, open_app
-from bot.channels.console import ConsoleChannel, is_exit, read_lines, to_plain
-from bot.demo import DEMO_PEPPER, applicants, showcase
+from bot.channels.console import ConsoleChannel, LocalFiles, is_exit, read_lines, to_plain
+from bot.demo import DEMO_PEPPER, applicants, demo_people, demo_wave_times
 from bot.sender import build_sender
 from bot.sender.console import ConsoleTransport
 from bot.sender.transport import Outcome, Recipient
@@ -141,7 +141,8 @@ class DemoConsole:
 
         self.app, self.out = app, out
         self.t = translator(DEFAULT_LOCALE)
-        people = showcase()
+        people = demo_people()
+        app.router.services.files[Channel.CONSOLE] = LocalFiles()  # /berkas FILE: an admin's CSV for /impor
         self.people = {
             APPLICANT: ConsoleChannel(app.router, own_phone=people[0].phone, out=out),
             ADMIN: ConsoleChannel(app.router, own_phone=None, out=out, user_id=DEMO_ADMIN.user_id,
@@ -221,7 +222,8 @@ class DemoConsole:
         t = self.t
         if who == ADMIN:
             return t.gettext("Sekarang Anda admin (di chat sendiri): coba /gelombang, /umumkan 4, /siaran, /tiket,"
-                             " /cari 081100000001, /audit. Kembali: /sebagai pemohon.")
+                             " /cari 081100000001 ALASAN, /audit, /impor lalu /berkas FILE.csv. Kembali: /sebagai"
+                             " pemohon.")
         if who == STAFF:
             return t.gettext("Sekarang Anda petugas di grup bantuan. Tulis balasan: diteruskan ke pemohon tiket di"
                              " topik ini. Di topik tiket: /cari, /buka ALASAN, /lepas ALASAN, /selesai. Pindah topik:"
@@ -257,19 +259,25 @@ class DemoConsole:
             now = datetime.now(UTC)
             due = await storage.outbox.has_work(Channel.CONSOLE.value, now)
             if not posted and (due is None or due > now) and not await storage.outbox.expanding():
+                # what the sender's housekeeping does within half a second: a broadcast with nothing left to send
+                # is done, so /siaran_status tells the same story at every run
+                await storage.outbox.finish(now)
                 return
             await asyncio.sleep(SETTLE_POLL_S)
 
 
 def _introduction(out: TextIO) -> None:
     t = translator(DEFAULT_LOCALE)
-    people = showcase()
+    people = demo_people()
+    announced = {wave for wave, (_, published) in demo_wave_times(datetime.now(UTC)).items() if published}
     lines = [t.gettext("Asisten Prakerja: demo di terminal (data buatan, tanpa token, tanpa jaringan)"),
              t.gettext("Pemohon demo (ketik /kontak untuk membagikan nomor yang pertama, /kontak NOMOR untuk yang"
                        " lain):")]
     results = {"lolos": t.gettext("Lolos"), "tidak_lolos": t.gettext("Tidak Lolos")}
     for p in people:
         result = results.get(p.result or "", t.gettext("belum diumumkan"))
+        if p.result and p.wave not in announced:
+            result = t.gettext("{result} (belum diumumkan)").format(result=result)
         lines.append(t.gettext("  {name:16} HP {phone}  NIK {nik}  gelombang {wave}: {result}").format(
             name=p.name, phone=p.phone, nik=p.nik, wave=p.wave, result=result))
     lines += [t.gettext("Tombol bernomor: ketik angkanya atau labelnya. /keluar untuk selesai."),
@@ -285,7 +293,7 @@ async def run_demo(settings: Settings, source: TextIO | None = None, out: TextIO
         app = await open_app(settings, pepper=DEMO_PEPPER, database=Path(folder) / "demo.sqlite3",
                              handoff=demo_handoff(settings))
         try:
-            await load_demo(app.storage, DEMO_PEPPER, [*showcase(), *applicants(DEMO_APPLICANTS)])
+            await load_demo(app.storage, DEMO_PEPPER, [*demo_people(), *applicants(DEMO_APPLICANTS)])
             _introduction(out)
             async with DemoConsole(app, out) as console:
                 await console.run(source or sys.stdin)

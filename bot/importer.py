@@ -32,12 +32,14 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from phonenumbers import PhoneMetadata
 
 from bot.demo import applicants
 from bot.settings import Settings
+from handlers.admin.shared import example_date
 from handlers.digits import is_digits, parse_int
 from handlers.i18n import N_, Translator, translator
 from handlers.identity import NIK_LENGTH, NikProblem, PhoneError, check_nik, normalize_phone
@@ -757,7 +759,8 @@ async def run_import(settings: Settings, path: Path) -> int:
     if unpublished:
         print(t.gettext("Hasil gelombang {waves} belum diumumkan. Umumkan dengan: python -m bot admin publish"
                         " NOMOR --yes (atau /umumkan NOMOR di chat admin); jadwalkan dengan: python -m bot admin"
-                        " schedule NOMOR \"25-09-2021 17:00\".").format(waves=", ".join(map(str, unpublished))))
+                        " schedule NOMOR \"{date} 17:00\".").format(waves=", ".join(map(str, unpublished)),
+                                                                  date=example_date(datetime.now(UTC))))
     return 0
 
 

@@ -51,6 +51,7 @@ SYSTEM = "system"
 # What works in the support group (in a ticket's topic /cari, /buka and /lepas name its applicant).
 IN_TOPIC = {"cari": "cari", "find": "cari", "buka": "buka", "unlock": "buka", "lepas": "lepas", "release": "lepas"}
 DESK_COMMANDS = frozenset({*IN_TOPIC, "tiket", "tickets", "staf", "staff", "audit"})
+HELP_COMMANDS = {"bantuan": "staf", "help": "staf"}  # in the group, help is the staff help (not the applicant menu)
 CLOSE_COMMANDS = frozenset({"selesai", "done"})
 _TARGET = re.compile(r"^[+(]?\d[\d\-().]{3,}", re.ASCII)  # a phone, card or chat number (a reason starts with a word)
 
@@ -411,6 +412,7 @@ async def _desk_event(router: Router, ctx: Context) -> None:
 
 async def _desk_command(router: Router, ctx: Context, ticket: Ticket | None) -> None:
     t, name = ctx.t, ctx.event.command
+    name = HELP_COMMANDS.get(name, name)
     if name in CLOSE_COMMANDS:
         if ticket is None:
             ctx.say(t.gettext("Tulis /selesai di topik tiket yang ingin ditutup."))

@@ -7,6 +7,7 @@ from functools import cache
 from handlers.api import Button, Event, Reply, rows
 from handlers.context import Context
 from handlers.i18n import N_, SUPPORTED_LOCALES, normalize_locale, translator
+from handlers.roles import Role
 from handlers.router import GO, Routes, escape
 from handlers.understanding.lexicon import words
 
@@ -114,8 +115,15 @@ def greet(ctx: Context, opening: str = "") -> None:
 @routes.command("bantuan", "help")
 async def help_(ctx: Context) -> None:
     t = ctx.t
+    staff: list[str] = []
+    if ctx.role is not Role.APPLICANT:  # staff first see their own commands and their guide, then the applicant's
+        # imported here: handlers.support imports the admin package, which imports this module
+        from handlers.support import staff_help_text
+
+        staff = [staff_help_text(ctx), ""]
     lines = [
-        t.gettext("<b>Yang bisa saya bantu</b>"),
+        *staff,
+        t.gettext("<b>Perintah pemohon</b>") if staff else t.gettext("<b>Yang bisa saya bantu</b>"),
         t.gettext("/hubungkan: hubungkan chat ini dengan akun Prakerja Anda"),
         t.gettext("/hasil: hasil seleksi per gelombang"),
         t.gettext("/kartu: nomor kartu dan saldo"),

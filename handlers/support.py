@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from handlers.admin import audit_line, role_label, staff_commands
+from handlers.admin import BASIC_COMMANDS, audit_line, role_label, staff_commands
 from handlers.admin.staff import shown_chat
 from handlers.api import Button, rows
 from handlers.context import Context
 from handlers.digits import parse_int
 from handlers.i18n import N_, Translator, translator
 from handlers.identity import PhoneError, check_nik, hash_nik, mask_card, mask_niks, mask_phone, normalize_phone
-from handlers.roles import Channel
+from handlers.roles import Channel, Role
 from handlers.router import ADMINS, ALL_ROLES, GO, STAFF, Routes, escape
 from storage.models import Account, BroadcastKind, Chat, DeliveryState, DeliveryView, WaveResult
 
@@ -420,9 +420,54 @@ async def access(ctx: Context) -> None:
     ctx.say("\n".join(lines), rows(Button(t.gettext("Menu"), GO, "menu")))
 
 
+# --- /staf, and the staff part of /bantuan ---------------------------------------------------------------------
+# The staff guides, in the repository (docs/); there is no setting with an address for them, so the help names the
+# file. A test checks that each file exists.
+GUIDE_SUPPORT = "docs/panduan-petugas.md"
+GUIDE_ADMIN = "docs/panduan-admin.md"
+
+
+def guides_line(t: Translator, role: Role) -> str:
+    if role is Role.ADMIN:
+        return t.gettext("Panduan lengkap: <code>{admin}</code> dan <code>{support}</code> di repositori bot (minta"
+                         " kepada operator).").format(admin=GUIDE_ADMIN, support=GUIDE_SUPPORT)
+    return t.gettext("Panduan lengkap: <code>{support}</code> di repositori bot (minta kepada operator).").format(
+        support=GUIDE_SUPPORT)
+
+
+def staff_help_text(ctx: Context) -> str:
+    """A staff member's commands, one line each, and their guide: in a private chat the commands of their role; in
+    the support group the ones that work there (/bantuan and /staf show it)."""
+    t = ctx.t
+    if not ctx.event.private:
+        lines = [t.gettext("<b>Perintah di grup petugas</b>"),
+                 t.gettext("Di topik tiket: tulis balasan (diteruskan ke pemohon), /cari, /buka ALASAN, /lepas"
+                           " ALASAN, /selesai (tutup tiket; pemohon diminta memberi nilai)."),
+                 t.gettext("/cari NOMOR ALASAN: cari pengguna lain (nomor HP, kartu, NIK, ID chat)")]
+        if ctx.role is Role.ADMIN:
+            lines += [t.gettext("/tiket: tiket terbuka dan beban per petugas"), t.gettext("/audit: log audit")]
+        lines.append(t.gettext("/staf atau /bantuan: daftar ini"))
+    else:
+        title = t.gettext("<b>Perintah admin</b>") if ctx.role is Role.ADMIN else t.gettext("<b>Perintah petugas</b>")
+        basics = {name for name, _ in BASIC_COMMANDS}
+        lines = [title] + [_command_line(name, text) for name, text in staff_commands(ctx.role, ctx.chat.locale)
+                           if name not in basics]
+        lines.append(t.gettext("Tiket bantuan dijawab di grup petugas, di topik tiketnya."))
+    lines.append(t.gettext("Setiap pencarian dan tindakan dicatat di log audit. Jangan pernah meminta NIK, PIN, kode"
+                           " OTP, atau kata sandi."))
+    lines.append(guides_line(t, ctx.role))
+    return "\n".join(lines)
+
+
+def _command_line(name: str, text: str) -> str:
+    """'/cari NOMOR ALASAN: Cari pengguna' from the command menu's 'Cari pengguna: /cari NOMOR ALASAN' (the usage
+    first, as it is typed); '/impor: Impor data pendaftar (CSV)' when the description has no usage."""
+    what, colon, usage = text.partition(": /")
+    if colon and usage.split(" ", 1)[0] == name:
+        return f"/{escape(usage)}: {escape(what)}"
+    return f"/{name}: {escape(text)}"
+
+
 @routes.command("staf", "staff", roles=STAFF)
 async def staff_help(ctx: Context) -> None:
-    t = ctx.t
-    lines = [t.gettext("<b>Perintah petugas</b>")]
-    lines += [f"/{name}: {escape(text)}" for name, text in staff_commands(ctx.role, ctx.chat.locale)]
-    ctx.say("\n".join(lines))
+    ctx.say(staff_help_text(ctx))

@@ -1,7 +1,9 @@
 """The terminal channel: chat with the bot on stdin/stdout, interactively or from a piped script.
 
 One line is one message. Buttons are printed numbered; type the number or the label to press one. `/kontak`
-(or `/contact`) shares the demo user's phone number, `/kontak +62...` another number as your own.
+(or `/contact`) shares the demo user's phone number, `/kontak +62...` another number as your own. `/berkas PATH`
+(or `/file PATH`) sends a file from this computer as a document (an admin's CSV for /impor), where the chat has a
+way to read it (`LocalFiles`).
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ import stat
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
-from handlers.api import AnyButton, Button, Event, EventKind, LinkButton, Outgoing, Reply
+from handlers.api import AnyButton, Button, Document, Event, EventKind, FileError, LinkButton, Outgoing, Reply
 from handlers.digits import parse_int
 from handlers.roles import Channel
 from handlers.router import Router
 
 CHAT_ID = "demo"
 CONTACT_COMMANDS = {"kontak", "contact"}
+FILE_COMMANDS = {"berkas", "file"}
 _TAG = re.compile(r"<[^>]+>")
 _LINK = re.compile(r'<a href="([^"]+)">(.*?)</a>', re.S)
 
@@ -53,6 +57,13 @@ async def read_lines(source: TextIO, prompt: Callable[[], None] | None = None) -
         watched = not stat.S_ISREG(os.fstat(fd).st_mode)  # a regular file is always readable: no watching
     except (OSError, ValueError, AttributeError):  # io.StringIO and the like
         fd, watched = -1, False
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Queue[bytes] = asyncio.Queue()
+    if watched:
+        try:
+            loop.add_reader(fd, lambda: ready.put_nowait(os.read(fd, READ_CHUNK)))
+        except PermissionError:  # epoll refuses what never blocks (/dev/null): read it directly
+            watched = False
     if not watched:
         while True:
             if prompt is not None:
@@ -61,10 +72,7 @@ async def read_lines(source: TextIO, prompt: Callable[[], None] | None = None) -
             if not line:
                 return
             yield line
-    loop = asyncio.get_running_loop()
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    ready: asyncio.Queue[bytes] = asyncio.Queue()
-    loop.add_reader(fd, lambda: ready.put_nowait(os.read(fd, READ_CHUNK)))
     try:
         pending = ""
         while True:
@@ -118,6 +126,8 @@ class ConsoleChannel:
             name = name.split("@", 1)[0].lower()
             if name in CONTACT_COMMANDS:
                 return self._contact(base, args.strip() or self.own_phone)
+            if name in FILE_COMMANDS:
+                return self._file(base, args.strip())
             return Event(kind=EventKind.COMMAND, command=name, text=args.strip(), **base)
         return Event(kind=EventKind.TEXT, text=line, **base)
 
@@ -126,6 +136,15 @@ class ConsoleChannel:
             self._print("(tidak ada nomor demo; ketik /kontak +62...)")
             return None
         return Event(kind=EventKind.CONTACT, contact_phone=phone, contact_is_own=True, **base)  # type: ignore[arg-type]
+
+    def _file(self, base: dict[str, object], name: str) -> Event | None:
+        """A file on this computer sent as a document: its path is its file id (`LocalFiles` reads it)."""
+        path = Path(name).expanduser()
+        if not name or not path.is_file():
+            self._print(f"(berkas tidak ditemukan: {name or '-'}; contoh: /berkas pendaftar.csv)")
+            return None
+        document = Document(str(path.resolve()), path.name, path.stat().st_size)
+        return Event(kind=EventKind.DOCUMENT, document=document, **base)  # type: ignore[arg-type]
 
     def _match_choice(self, line: str) -> _Choice | None:
         number = parse_int(line, max_digits=3)
@@ -187,6 +206,22 @@ class ConsoleChannel:
             if is_exit(line):
                 break
             await self.send(line)
+
+
+class LocalFiles:
+    """The terminal's `FileFetcher`: a document sent with /berkas is a file on this computer, its id its path."""
+
+    async def fetch(self, file_id: str, max_bytes: int) -> bytes:
+        return await asyncio.to_thread(self._read, Path(file_id), max_bytes)
+
+    @staticmethod
+    def _read(path: Path, max_bytes: int) -> bytes:
+        try:
+            if path.stat().st_size > max_bytes:
+                raise FileError(f"{path.name} is larger than {max_bytes} bytes", too_large=True)
+            return path.read_bytes()
+        except OSError as exc:
+            raise FileError(f"{path.name}: {exc.strerror}") from exc
 
 
 EXIT_COMMANDS = frozenset({"/keluar", "/exit", "/quit"})

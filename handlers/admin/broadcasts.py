@@ -12,6 +12,7 @@ from handlers.admin.shared import (
     MAX_CAPTION_LENGTH,
     MAX_PHOTO_BYTES,
     MAX_TEXT_LENGTH,
+    audit_time,
     number,
     parse_wib,
     routes,
@@ -349,8 +350,8 @@ async def draft_go(ctx: Context, draft: Broadcast) -> None:
 async def draft_schedule(ctx: Context, draft: Broadcast) -> None:
     t = ctx.t
     await ctx.set_step(Step.BROADCAST_AWAIT_TIME, FlowState(broadcast=draft.id))
-    ctx.say(t.gettext("Ketik waktu pengiriman siaran #{id} (WIB).").format(id=draft.id) + "\n" + time_example(t),
-            rows(Button(t.gettext("Kembali ke draf"), DRAFT_SHOW, str(draft.id))))
+    ctx.say(t.gettext("Ketik waktu pengiriman siaran #{id} (WIB).").format(id=draft.id) + "\n"
+            + time_example(t, ctx.now()), rows(Button(t.gettext("Kembali ke draf"), DRAFT_SHOW, str(draft.id))))
 
 
 @routes.step(Step.BROADCAST_AWAIT_TIME)
@@ -364,10 +365,11 @@ async def broadcast_time_typed(ctx: Context) -> None:
     back = rows(Button(t.gettext("Kembali ke draf"), DRAFT_SHOW, str(draft_id)))
     when = parse_wib(ctx.event.text, ctx.now())
     if when is None:
-        ctx.say(t.gettext("Waktu itu tidak saya kenali.") + " " + time_example(t), back)
+        ctx.say(t.gettext("Waktu itu tidak saya kenali.") + " " + time_example(t, ctx.now()), back)
         return
     if when <= ctx.now():
-        ctx.say(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang.") + " " + time_example(t), back)
+        ctx.say(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang.") + " " + time_example(t, ctx.now()),
+                back)
         return
     await ctx.end_step()
     draft = await ctx.storage.outbox.get(draft_id)
@@ -396,7 +398,7 @@ async def draft_at(ctx: Context, draft: Broadcast) -> None:
         _not_a_draft(ctx)
         return
     await ctx.storage.audit.record(ctx.actor, ctx.role.value, "broadcast_scheduled", f"broadcast:{draft.id}",
-                                   when.isoformat(timespec="minutes"))
+                                   audit_time(when))
     ctx.say(t.gettext("Siaran #{id} dijadwalkan {time}. Pantau atau batalkan dengan /siaran_status.").format(
         id=draft.id, time=t.time(when)), rows(Button(t.gettext("Status siaran"), GO, "siaran_status")), replace=True)
 

@@ -4,6 +4,8 @@ linked applicant's result in the outbox."""
 from __future__ import annotations
 
 from handlers.admin.shared import (
+    audit_time,
+    example_date,
     number,
     parse_wib,
     routes,
@@ -66,8 +68,8 @@ async def wave_time_ask(ctx: Context) -> None:
         ctx.say(t.gettext("Gelombang {n} sudah diumumkan; jadwalnya tidak bisa diubah lagi.").format(n=wave.number))
         return
     await ctx.set_step(Step.ADMIN_AWAIT_WAVE_TIME, FlowState(wave=wave.number))
-    ctx.say(t.gettext("Ketik waktu pengumuman gelombang {n} (WIB).").format(n=wave.number) + "\n" + time_example(t),
-            rows(Button(t.gettext("Batal"), GO, "gelombang")))
+    ctx.say(t.gettext("Ketik waktu pengumuman gelombang {n} (WIB).").format(n=wave.number) + "\n"
+            + time_example(t, ctx.now()), rows(Button(t.gettext("Batal"), GO, "gelombang")))
 
 
 @routes.action(WAVE_NEW, roles=ADMINS)
@@ -75,7 +77,7 @@ async def wave_new_ask(ctx: Context) -> None:
     t = ctx.t
     await ctx.set_step(Step.ADMIN_AWAIT_WAVE_TIME, FlowState())
     ctx.say(t.gettext("Ketik nomor gelombang baru dan waktu pengumumannya (WIB), contoh:"
-                      " <code>5 25-09-2021 17:00</code>."),
+                      " <code>5 {date} 17:00</code>.").format(date=example_date(ctx.now())),
             rows(Button(t.gettext("Batal"), GO, "gelombang")))
 
 
@@ -93,7 +95,8 @@ async def wave_time_typed(ctx: Context) -> None:
         first, _, text = text.partition(" ")
         wave_number = parse_int(first)
         if wave_number is None or wave_number == 0:
-            ctx.say(t.gettext("Awali dengan nomor gelombang, contoh: <code>5 25-09-2021 17:00</code>."), cancel)
+            ctx.say(t.gettext("Awali dengan nomor gelombang, contoh: <code>5 {date} 17:00</code>.").format(
+                date=example_date(ctx.now())), cancel)
             return
         if await ctx.storage.waves.get(wave_number) is not None:
             ctx.say(t.gettext("Gelombang {n} sudah ada. Ubah jadwalnya dari /gelombang.").format(n=wave_number),
@@ -101,10 +104,11 @@ async def wave_time_typed(ctx: Context) -> None:
             return
     when = parse_wib(text, ctx.now())
     if when is None:
-        ctx.say(t.gettext("Waktu itu tidak saya kenali.") + " " + time_example(t), cancel)
+        ctx.say(t.gettext("Waktu itu tidak saya kenali.") + " " + time_example(t, ctx.now()), cancel)
         return
     if when <= ctx.now():
-        ctx.say(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang.") + " " + time_example(t), cancel)
+        ctx.say(t.gettext("Waktu itu sudah lewat. Ketik waktu yang akan datang.") + " " + time_example(t, ctx.now()),
+                cancel)
         return
     existing = await ctx.storage.waves.get(wave_number)
     if existing is not None and existing.published:
@@ -113,7 +117,7 @@ async def wave_time_typed(ctx: Context) -> None:
         return
     await ctx.storage.waves.set_announce_at(wave_number, when)
     await ctx.storage.audit.record(ctx.actor, ctx.role.value, "wave_time", f"wave:{wave_number}",
-                                   when.isoformat(timespec="minutes"))
+                                   audit_time(when))
     await ctx.end_step()
     ctx.say(t.gettext("Pengumuman gelombang {n} dijadwalkan {time}.").format(n=wave_number, time=t.time(when)))
     await waves(ctx)

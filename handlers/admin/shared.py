@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from handlers.i18n import WIB, Translator
 from handlers.router import Routes, escape
@@ -45,8 +45,19 @@ def parse_wib(text: str, now: datetime) -> datetime | None:
         return None
 
 
-def time_example(t: Translator) -> str:
-    return t.gettext("Contoh: <code>25-09-2021 17:00</code> atau <code>17:00</code> untuk hari ini (WIB).")
+def example_date(now: datetime) -> str:
+    """Tomorrow in WIB as typed ('07-12-2026'): an example an admin can copy without getting "already past"."""
+    return (now.astimezone(WIB) + timedelta(days=1)).strftime("%d-%m-%Y")
+
+
+def time_example(t: Translator, now: datetime) -> str:
+    return t.gettext("Contoh: <code>{date} 17:00</code> atau <code>17:00</code> untuk hari ini (WIB).").format(
+        date=example_date(now))
+
+
+def audit_time(when: datetime) -> str:
+    """A time kept in the audit log's detail, in WIB as admins typed it ('2026-12-07T17:00+07:00')."""
+    return when.astimezone(WIB).isoformat(timespec="minutes")
 
 
 def shorten(text: str, limit: int = 120) -> str:

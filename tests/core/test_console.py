@@ -114,3 +114,12 @@ def test_admin_commands_in_the_demo() -> None:
     assert "Gelombang 4: 1 akun" in out  # /gelombang answered: the demo user is an admin here
     assert "Anda tidak punya akses" not in out
     assert "pemohon> /kartu" in out
+
+
+def test_the_demo_with_no_input_at_all(tmp_path: Path) -> None:
+    """stdin from /dev/null (a service, `nohup`, CI): epoll refuses to watch it; the demo reads it directly and ends
+    at once instead of stopping with "Operation not permitted"."""
+    done = subprocess.run([sys.executable, "-m", "bot", "chat", "--demo"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60, env=demo_env(tmp_path), check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Pilih yang Anda perlukan" in done.stdout and done.stderr == ""
