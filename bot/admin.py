@@ -51,7 +51,7 @@ class UploadImporter:
         return ImportReport(counts)
 
 
-def add_parser(sub: argparse._SubParsersAction, needs: str) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction, needs: str) -> None:
     """`python -m bot admin ...`; `needs` names the settings (shown by every --help)."""
     text = "admin actions for scripts: import, waves, schedule, publish, broadcast, status"
     admin = sub.add_parser("admin", help=text, description=text, epilog=needs)

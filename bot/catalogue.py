@@ -179,6 +179,7 @@ def parse_platforms(text: str) -> list[Platform]:
                 if not isinstance(value, str) or not value.strip():
                     problem(f"texts.{locale}.{field}", _TEXT_BAD)
         if len(problems) == found:
+            assert isinstance(platform_id, str) and isinstance(name, str) and isinstance(url, str)  # checked above
             platforms.append(Platform(platform_id, name.strip(), len(platforms) + 1, url, tuple(domains),
                                       {loc: {f: fields[f] for f in PLATFORM_TEXTS} for loc, fields in texts.items()}))
     if problems:

@@ -154,7 +154,7 @@ class DemoConsole:
         self.started = {APPLICANT}
         self.desk_bot = ConsoleDeskBot(out)
         # no group pace: a printed "post" costs Telegram nothing, and the demo must never wait a minute for one
-        self.desk = SupportDesk(app.router.services, self.desk_bot, DESK_CHAT_ID,  # type: ignore[arg-type]
+        self.desk = SupportDesk(app.router.services, self.desk_bot, DESK_CHAT_ID,
                                 per_minute=DEMO_DESK_PER_MINUTE)
         self.stop = asyncio.Event()
         settings = app.settings

@@ -46,7 +46,8 @@ def uses_proxy(url: str) -> bool:
     proxies = urllib.request.getproxies_environment()
     if not (proxies.get(parts.scheme) or proxies.get("all")):
         return False
-    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)
+    # no_proxy as httpx reads it (the environment only); undocumented, so typeshed does not list it
+    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)  # type: ignore[attr-defined]
 
 
 class _Connection(asyncio.Protocol):
@@ -67,6 +68,7 @@ class _Connection(asyncio.Protocol):
 
     # --- asyncio.Protocol -----------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # a stream connection's transport is a Transport (asyncio.Protocol's signature says BaseTransport)
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:

@@ -368,15 +368,16 @@ class Validator:
     def _reject(self) -> ImportRejected:
         return ImportRejected(self.problems, self.total_problems)
 
-    def _text(self, lines: Iterable[str] | Iterable[bytes]) -> Iterator[str]:
+    def _text(self, lines: Iterable[str | bytes]) -> Iterator[str]:
         """Decode line by line, so a bad byte is reported with its line and the rest is still checked."""
         for number, line in enumerate(lines, start=1):
             if isinstance(line, bytes):
+                raw = line
                 try:
-                    line = line.decode("utf-8")
+                    line = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     self._problem(number, None, _NOT_UTF8)
-                    line = line.decode("utf-8", errors="replace")
+                    line = raw.decode("utf-8", errors="replace")
             if number == 1:
                 line = line.removeprefix("\ufeff")
             if "\x00" in line:
@@ -635,12 +636,12 @@ class Validator:
 
     def _nik(self, line: int, text: str) -> str | None:
         check = check_nik(text)
-        if check.ok:
+        if check.problem is None:  # check.ok
             return check.nik
         if check.problem is NikProblem.NOT_DIGITS and "e+" in text.lower():
             self._problem(line, NIK, _NIK_SCIENTIFIC)
         else:
-            self._problem(line, NIK, _NIK_PROBLEMS[check.problem], n=check.position)  # type: ignore[index]
+            self._problem(line, NIK, _NIK_PROBLEMS[check.problem], n=check.position)
         return None
 
     def _card_and_balance(

@@ -152,7 +152,7 @@ def ticket_gauges(summary: TicketSummary, now: datetime) -> Iterator[str]:
                      {(): summary.queued_posts})
     yield from gauge("prakerja_support_group_unavailable", "1 while the bot cannot use the support group.",
                      {(): 1 if summary.desk_removed_at else 0})
-    answered = {("open",): sum(load.open for load in summary.staff),
+    answered: dict[Labels, float] = {("open",): sum(load.open for load in summary.staff),
                 ("closed_7d",): sum(load.closed for load in summary.staff)}
     yield from gauge("prakerja_tickets_answered", "Tickets a staff member answered, by state (all staff together).",
                      answered, ("state",))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, Required, TypedDict
 
 from handlers.roles import Channel, Principal
 
@@ -64,6 +64,19 @@ class Event:
     @property
     def principal(self) -> Principal:
         return Principal(self.channel, self.user_id)
+
+
+class EventOrigin(TypedDict, total=False):
+    """Where an incoming message came from: what a channel reads once and gives each kind of Event it builds
+    (`Event(kind=..., **origin)`)."""
+
+    channel: Required[Channel]
+    chat_id: Required[str]
+    user_id: Required[str]
+    private: bool
+    language_hint: str | None
+    message_id: str | None
+    thread_id: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ async def answer(ctx: Context, entry: FaqEntry) -> None:
     lines = [f"<b>{escape(text.title)}</b>", escape(text.answer)]
     if entry.fact.dynamic is Dynamic.NEXT_WAVE:
         lines.insert(1, await _schedule(ctx))
-    buttons: list[AnyButton] = [LinkButton(link.label, link.url) for link in text.links]
+    buttons: list[AnyButton | None] = [LinkButton(link.label, link.url) for link in text.links]
     offers = [name for name in entry.fact.offers if _fits(ctx, name)][:MAX_OFFERS]
     buttons += [command_button(ctx, name) if name != "petugas" else contact_button(ctx) for name in offers]
     ctx.say("\n".join(lines), rows(*(b for b in buttons if b is not None), command_button(ctx, "menu")))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from handlers.api import Button, LinkButton, rows
+from handlers.api import AnyButton, Button, LinkButton, rows
 from handlers.context import Context
 from handlers.menu import command_button, is_lolos
 from handlers.router import GO, Routes
@@ -72,11 +73,12 @@ async def tick(ctx: Context, progress: Progress) -> bool:
     if not can_tick(ctx, progress):
         return False
     await ctx.storage.chats.mark_progress(chat.id, progress)
-    ctx.snapshot = replace(ctx.snapshot, chat=replace(chat, **{progress.value: ctx.now()}))
+    ticked: dict[str, Any] = {progress.value: ctx.now()}  # a Progress value names a `*_at` field of Chat
+    ctx.snapshot = replace(ctx.snapshot, chat=replace(chat, **ticked))
     return True
 
 
-def why_not_ticked(ctx: Context, progress: Progress) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+def why_not_ticked(ctx: Context, progress: Progress) -> tuple[str, tuple[tuple[AnyButton, ...], ...]]:
     """What to say when a step cannot be ticked: who may tick it, or which step comes first."""
     t = ctx.t
     if not is_lolos(ctx):

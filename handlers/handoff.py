@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from handlers import admin, freetext, menu, scam
 from handlers.admin.staff import shown_principal
-from handlers.api import Button, Event, EventKind, Outgoing, Reply, notice_body, rows
+from handlers.api import AnyButton, Button, Event, EventKind, Outgoing, Reply, notice_body, rows
 from handlers.context import Context, Services, Step
 from handlers.digits import parse_int
 from handlers.i18n import DEFAULT_LOCALE, Translator, translator
@@ -69,7 +69,7 @@ async def _current(ctx: Context) -> Ticket | None:
     return await ctx.storage.tickets.current(ctx.chat.id)
 
 
-def _ticket_buttons(ctx: Context, ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
+def _ticket_buttons(ctx: Context, ticket: Ticket) -> tuple[tuple[AnyButton, ...], ...]:
     t = ctx.t
     return rows(Button(t.gettext("Masalah selesai"), CLOSE, str(ticket.id)), Button(t.gettext("Menu"), GO, "menu"),
                 per_row=2)
@@ -312,7 +312,7 @@ async def rate(ctx: Context) -> None:
     t = ctx.t
     ticket_text, _, score_text = ctx.event.arg.partition(":")
     ticket_id, score = parse_int(ticket_text), parse_int(score_text, max_digits=1)
-    if ticket_id is None or score not in RATINGS:
+    if ticket_id is None or score is None or score not in RATINGS:
         await menu.unknown_action(ctx)
         return
     note = staff_t().gettext("⭐ Pemohon memberi nilai {n}/5.").format(n=score)

@@ -20,7 +20,7 @@ import secrets
 from datetime import timedelta
 
 from handlers import results
-from handlers.api import Button, Notice, Reply, rows
+from handlers.api import AnyButton, Button, Notice, Reply, rows
 from handlers.context import Context, FlowState, Step
 from handlers.digits import is_digits
 from handlers.i18n import translator
@@ -61,7 +61,7 @@ def _keys(ctx: Context, phone: str | None = None) -> list[str]:
     return keys
 
 
-def _cancel_row(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+def _cancel_row(ctx: Context) -> tuple[tuple[AnyButton, ...], ...]:
     return rows(Button(ctx.t.gettext("Batal"), GO, "menu"))
 
 

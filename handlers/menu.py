@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from handlers.api import Button, Event, Reply, rows
+from handlers.api import AnyButton, Button, Event, Reply, rows
 from handlers.context import Context
 from handlers.i18n import N_, SUPPORTED_LOCALES, normalize_locale, translator
 from handlers.roles import Role
@@ -49,7 +49,7 @@ def is_lolos(ctx: Context) -> bool:
     return ctx.account is not None and ctx.account.card_number is not None
 
 
-def menu_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+def menu_buttons(ctx: Context) -> tuple[tuple[AnyButton, ...], ...]:
     """The main menu, at most 10 entries so that it fits a WhatsApp list. It fits the person: a linked Lolos
     applicant is not offered the eligibility check (issue 13)."""
     commands = ["hasil" if ctx.account else "hubungkan", "kartu", "video", "panduan", "platform", "pelatihan",

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from handlers.api import Event, EventKind, Outgoing, Reply
 from handlers.context import SOFT_STEPS, Context, Services, Step
@@ -24,6 +25,8 @@ from storage import StorageError
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context], Awaitable[None]]
+# The decorators hand back the function as it was (with its own signature, e.g. optional arguments).
+H = TypeVar("H", bound=Handler)
 
 # The action every menu button uses to run a command: Button(label, GO, "hasil") runs /hasil.
 GO = "go"
@@ -49,24 +52,24 @@ class Routes:
     steps: dict[Step, Handler] = field(default_factory=dict)
     menu_order: list[tuple[int, str]] = field(default_factory=list)
 
-    def command(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
+    def command(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[H], H]:
+        def register(fn: H) -> H:
             for name in names:
                 self.commands[name] = Route(fn, roles)
             return fn
 
         return register
 
-    def action(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
+    def action(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[H], H]:
+        def register(fn: H) -> H:
             for name in names:
                 self.actions[name] = Route(fn, roles)
             return fn
 
         return register
 
-    def step(self, *steps: Step) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
+    def step(self, *steps: Step) -> Callable[[H], H]:
+        def register(fn: H) -> H:
             for step in steps:
                 self.steps[step] = fn
             return fn

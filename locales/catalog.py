@@ -18,9 +18,10 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO, TypedDict
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -35,9 +36,15 @@ TRANSLATED_LOCALES = ("en",)
 DOMAIN = "messages"
 
 
+class PoLayout(TypedDict):  # write_po's layout options
+    width: int
+    sort_output: bool
+    include_lineno: bool
+
+
 # The files are written so that two branches adding messages merge cleanly: entries sorted by id, locations
 # without line numbers (an edit above a message would otherwise touch its entry), and a fixed creation date.
-PO_LAYOUT = {"width": 120, "sort_output": True, "include_lineno": False}
+PO_LAYOUT: PoLayout = {"width": 120, "sort_output": True, "include_lineno": False}
 CREATION_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -64,7 +71,7 @@ def read_catalog(locale: str) -> Catalog:
         return read_po(handle, locale=locale)
 
 
-def _write(path: Path, catalog: Catalog, writer) -> bytes:  # type: ignore[no-untyped-def]
+def _write(path: Path, catalog: Catalog, writer: Callable[[BinaryIO, Catalog], None]) -> bytes:
     buffer = io.BytesIO()
     writer(buffer, catalog)
     data = buffer.getvalue()
@@ -149,7 +156,7 @@ def missing(locale: str = "en") -> dict[str, object]:
         translated = catalog.get(message.id)
         strings = translated.string if translated is not None else ""
         if message.id and (not strings or (isinstance(strings, tuple) and not all(strings))):
-            key = message.id[0] if isinstance(message.id, tuple) else message.id
+            key = message.id if isinstance(message.id, str) else message.id[0]
             found[key] = ["", ""] if isinstance(message.id, tuple) else ""
     return found
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypedDict, Unpack
 
 from storage import interface
 from storage.core import Repository
@@ -74,10 +75,18 @@ REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, 
                       for cls in vars(module).values() if isinstance(cls, type) and Repository in cls.__mro__[1:]}
 
 
-def assemble(db: interface.Backend, **coordination: object) -> Storage:
+class Coordination(TypedDict, total=False):
+    """What only a backend shared by several processes coordinates (storage/postgres/__init__.py)."""
+
+    turns: interface.ChatTurns
+    budget: interface.RateBudget | None
+
+
+def assemble(db: interface.Backend, **coordination: Unpack[Coordination]) -> Storage:
     """Group the repositories over `db`, the engine of either backend (plus what only it coordinates)."""
-    grouped = {field: REPOSITORY_CLASSES[name](db) for field, name in REPOSITORIES.items()}
-    return Storage(database=db, **grouped, **coordination)  # type: ignore[arg-type]
+    # By name: tests/storage/test_interface.py holds each class to its field's protocol.
+    grouped: dict[str, Any] = {field: REPOSITORY_CLASSES[name](db) for field, name in REPOSITORIES.items()}
+    return Storage(database=db, **grouped, **coordination)
 
 
 async def open_storage(target: Path | str, *, pool_size: int | None = None) -> Storage:

@@ -172,5 +172,6 @@ def unit(work: Callable[Concatenate[R, P], Unit[T]]) -> Callable[Concatenate[R, 
     signature = inspect.signature(work)  # as callers see it: Unit[X] -> X
     result = signature.return_annotation
     if isinstance(result, str) and result.startswith("Unit[") and result.endswith("]"):
+        # inspect.signature reads __signature__; typeshed does not declare it on functions
         run.__signature__ = signature.replace(return_annotation=result[5:-1])  # type: ignore[attr-defined]
     return run

@@ -21,7 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from handlers.api import AnyButton, Button, Document, Event, EventKind, FileError, LinkButton, Outgoing, Reply
+from handlers.api import (
+    AnyButton,
+    Button,
+    Document,
+    Event,
+    EventKind,
+    EventOrigin,
+    FileError,
+    LinkButton,
+    Outgoing,
+    Reply,
+)
 from handlers.digits import parse_int
 from handlers.roles import Channel
 from handlers.router import Router
@@ -111,7 +122,7 @@ class ConsoleChannel:
         line = line.strip()
         if not line:
             return None
-        base = {"channel": self.channel, "chat_id": self.chat_id, "user_id": self.user_id,
+        base: EventOrigin = {"channel": self.channel, "chat_id": self.chat_id, "user_id": self.user_id,
                 "language_hint": self.language_hint, "private": self.private, "thread_id": self.thread_id}
         choice = self._match_choice(line)
         if choice is not None:
@@ -131,20 +142,20 @@ class ConsoleChannel:
             return Event(kind=EventKind.COMMAND, command=name, text=args.strip(), **base)
         return Event(kind=EventKind.TEXT, text=line, **base)
 
-    def _contact(self, base: dict[str, object], phone: str | None) -> Event | None:
+    def _contact(self, base: EventOrigin, phone: str | None) -> Event | None:
         if not phone:
             self._print("(tidak ada nomor demo; ketik /kontak +62...)")
             return None
-        return Event(kind=EventKind.CONTACT, contact_phone=phone, contact_is_own=True, **base)  # type: ignore[arg-type]
+        return Event(kind=EventKind.CONTACT, contact_phone=phone, contact_is_own=True, **base)
 
-    def _file(self, base: dict[str, object], name: str) -> Event | None:
+    def _file(self, base: EventOrigin, name: str) -> Event | None:
         """A file on this computer sent as a document: its path is its file id (`LocalFiles` reads it)."""
         path = Path(name).expanduser()
         if not name or not path.is_file():
             self._print(f"(berkas tidak ditemukan: {name or '-'}; contoh: /berkas pendaftar.csv)")
             return None
         document = Document(str(path.resolve()), path.name, path.stat().st_size)
-        return Event(kind=EventKind.DOCUMENT, document=document, **base)  # type: ignore[arg-type]
+        return Event(kind=EventKind.DOCUMENT, document=document, **base)
 
     def _match_choice(self, line: str) -> _Choice | None:
         number = parse_int(line, max_digits=3)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Awaitable
 
 from bot.pacing import TokenBucket, send_budget
 from bot.sender.transport import Transport
@@ -89,10 +90,10 @@ class SharedBucket:
             self.local.pause(seconds)
         self._write(self.budget.pause(self.channel, seconds))
 
-    def _write(self, write: object) -> None:
+    def _write(self, write: Awaitable[object]) -> None:
         async def run() -> None:
             try:
-                await write  # type: ignore[misc]
+                await write
             except StorageError as exc:
                 log.warning("shared rate budget not updated: %s", exc)
 

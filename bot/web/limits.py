@@ -252,10 +252,10 @@ class GuardedH11Protocol(H11Protocol):
         it for the longest (a stalled client); failing those, the one that has sent nothing for the longest. A
         quick client (a health check) has sent its whole request before a stalled one is out of the way."""
         readers = [c for c in self.connections
-                   if c is not self and getattr(c, "_reading_since", None) is not None]
+                   if c is not self and isinstance(c, GuardedH11Protocol) and c._reading_since is not None]
         if not readers:
             return None
-        return min(readers, key=lambda c: (not c._started_sending, c._reading_since))  # type: ignore[no-any-return]
+        return min(readers, key=lambda c: (not c._started_sending, c._reading_since))
 
     def _close(self, reason: str, answer: bytes | None = None) -> None:
         self._stop_reading()

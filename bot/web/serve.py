@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -25,6 +26,9 @@ from bot.web.app import Web, WebhookSecrets, Worker
 from bot.web.limits import ConnectionLimits, GuardedServer, accept_batch, guarded_protocol, max_connections
 from handlers.api import Notice
 
+if TYPE_CHECKING:  # imported when Telegram is configured (build_application)
+    from telegram.ext import Application
+
 log = logging.getLogger(__name__)
 
 # Connections for each Bot API method the answers use (sendMessage, editMessageText, ...): far more than the ~30
@@ -32,10 +36,9 @@ log = logging.getLogger(__name__)
 TELEGRAM_CONNECTIONS = 16
 
 
-def whatsapp_channel(app: App, settings: Settings, metrics: Metrics, **client_options: object) -> WhatsAppChannel:
+def whatsapp_channel(app: App, settings: Settings, metrics: Metrics) -> WhatsAppChannel:
     assert settings.whatsapp_token and settings.whatsapp_phone_id
-    client = WhatsAppClient(settings.whatsapp_api_url, settings.whatsapp_phone_id, settings.whatsapp_token,
-                            **client_options)  # type: ignore[arg-type]
+    client = WhatsAppClient(settings.whatsapp_api_url, settings.whatsapp_phone_id, settings.whatsapp_token)
     templates = TemplateNames(settings.whatsapp_template_info, settings.whatsapp_template_result,
                               settings.whatsapp_template_code, settings.template_languages)
     return WhatsAppChannel(app.router, app.storage, client, templates=templates, metrics=metrics,
@@ -43,7 +46,7 @@ def whatsapp_channel(app: App, settings: Settings, metrics: Metrics, **client_op
 
 
 def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = None,
-              telegram: object = None, whatsapp: WhatsAppChannel | None = None,
+              telegram: Application | None = None, whatsapp: WhatsAppChannel | None = None,
               metrics: Metrics | None = None) -> Web:
     """The web app for `settings`: the channels that are configured (or given), their secrets, the workers."""
     metrics = metrics or Metrics()
@@ -57,7 +60,7 @@ def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = No
     if telegram is not None and whatsapp is not None:
         from bot.channels.telegram.delivery import Delivery
 
-        delivery = Delivery(telegram.bot)  # type: ignore[attr-defined]
+        delivery = Delivery(telegram.bot)
 
         async def forward(notice: Notice) -> None:
             await delivery.notice(notice.channel, notice.chat_id, notice.reply)
@@ -84,7 +87,7 @@ def server_config(web: Web, settings: Settings, *, port: int | None = None) -> u
              limits.max_connections, limits.read_timeout)
     return uvicorn.Config(web.starlette, host=settings.host, port=settings.port if port is None else port,
                           lifespan="off", access_log=False, log_level=settings.log_level.lower(), log_config=None,
-                          http=guarded_protocol(limits),  # type: ignore[arg-type]
+                          http=guarded_protocol(limits),
                           backlog=accept_batch(limits.max_connections))
 
 

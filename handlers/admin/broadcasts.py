@@ -6,6 +6,7 @@ import html
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from handlers.admin.outbox import broadcast_reply, footer
 from handlers.admin.shared import (
@@ -206,7 +207,10 @@ async def draft_show(ctx: Context, draft: Broadcast) -> None:
     await show_draft(ctx, draft, replace_message=True)
 
 
-def _cycle(values: list, current: object) -> object:  # type: ignore[type-arg]
+T = TypeVar("T")
+
+
+def _cycle(values: list[T], current: T) -> T:
     index = values.index(current) if current in values else -1
     return values[(index + 1) % len(values)]
 
@@ -220,13 +224,13 @@ async def draft_audience(ctx: Context, draft: Broadcast) -> None:
             a = replace(a, unlinked=not a.unlinked)
         case "wave":
             numbers = [None, *(w.number for w in await ctx.storage.waves.all())]
-            a = replace(a, wave=_cycle(numbers, a.wave))  # type: ignore[arg-type]
+            a = replace(a, wave=_cycle(numbers, a.wave))
         case "result":
-            a = replace(a, result=_cycle([None, WaveResult.LOLOS, WaveResult.TIDAK_LOLOS], a.result))  # type: ignore[arg-type]
+            a = replace(a, result=_cycle([None, WaveResult.LOLOS, WaveResult.TIDAK_LOLOS], a.result))
         case "channel":
-            a = replace(a, channel=_cycle(list(AUDIENCE_CHANNELS), a.channel))  # type: ignore[arg-type]
+            a = replace(a, channel=_cycle(list(AUDIENCE_CHANNELS), a.channel))
         case "gap":
-            a = replace(a, gap=_cycle([None, *GuideGap], a.gap))  # type: ignore[arg-type]
+            a = replace(a, gap=_cycle([None, *GuideGap], a.gap))
         case "preset":
             a = Audience(result=WaveResult.LOLOS, gap=GuideGap.VIDEO)
         case _:

@@ -160,7 +160,7 @@ async def _publish_preview(ctx: Context, text: str) -> None:
         ctx.say(t.gettext("Gelombang {n} belum punya hasil (lolos / tidak lolos). Impor hasilnya dulu dengan"
                           " /impor.").format(n=wave.number))
         return
-    if wave.published and count.total == 0:
+    if wave.published_at is not None and count.total == 0:
         ctx.say(t.gettext("Gelombang {n} sudah diumumkan {time} dan setiap penerima sudah mendapat pesannya."
                           " Tidak ada yang dikirim lagi.").format(n=wave.number, time=t.time(wave.published_at)),
                 rows(Button(t.gettext("Status pengiriman"), GO, "siaran_status")))

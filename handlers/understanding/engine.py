@@ -151,8 +151,8 @@ class Understanding:
             documents.setdefault(intent, set()).update(concepts)
         count = len(documents)
         frequency: dict[str, int] = {}
-        for concepts in documents.values():
-            for concept in concepts:
+        for in_intent in documents.values():
+            for concept in in_intent:
                 frequency[concept] = frequency.get(concept, 0) + 1
         self.weights = {c: math.log(1 + count / n) for c, n in frequency.items()}
         self.intents = intents

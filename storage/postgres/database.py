@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from storage.core import Dialect, Kind, Statement, Unit, count, migrations, one, rows, value
 from storage.errors import StorageError
@@ -37,6 +38,8 @@ CONNECT_TIMEOUT_S = 10.0
 # Errors that mean "the database could not do it now": shown to users as "try again", retried by the sender.
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _ROWCOUNT = re.compile(r"(\d+)$")
+# A connection as the pool lends it (a proxy with the Connection's methods), bound to a task or not.
+Connection = asyncpg.Connection | PoolConnectionProxy
 PER_CHAT_SPACING = timedelta(seconds=1)  # across senders: a chat is not claimed again within this of a send
 T = TypeVar("T")
 
@@ -88,7 +91,7 @@ def _rowcount(status: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-async def _perform(conn: asyncpg.Connection, statement: Statement) -> Any:
+async def _perform(conn: Connection, statement: Statement) -> Any:
     kind, sql, params = statement
     sql = numbered(sql)
     if kind is Kind.MANY:
@@ -108,7 +111,7 @@ class Database:
         self.pool = pool
         self.url = url
         self.hops = 0
-        self._bound: ContextVar[asyncpg.Connection | None] = ContextVar(f"pg-bound-{id(self)}", default=None)
+        self._bound: ContextVar[Connection | None] = ContextVar(f"pg-bound-{id(self)}", default=None)
         self._listener: asyncpg.Connection | None = None
         self._listening = asyncio.Lock()
 
@@ -163,7 +166,7 @@ class Database:
 
     # --- connections ----------------------------------------------------------------------------------------
     @asynccontextmanager
-    async def connection(self, *, bind: bool = False) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(self, *, bind: bool = False) -> AsyncIterator[Connection]:
         """The connection bound to this task (a chat's turn), or one from the pool for the block; `bind`: every
         statement of this task in the block runs on that one."""
         bound = self._bound.get()
@@ -181,12 +184,12 @@ class Database:
         except DATABASE_ERRORS as exc:
             raise StorageError(str(exc)) from exc
 
-    def bind(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    def bind(self) -> AbstractAsyncContextManager[Connection]:
         """Take a connection for the rest of this task's block: every statement in it runs there."""
         return self.connection(bind=True)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """This task's connection (or one from the pool) in a transaction, for the block."""
         async with self.connection() as conn:
             try:
@@ -200,7 +203,7 @@ class Database:
         async with self.transaction() as conn:
             return await self.run(conn, work, *args)
 
-    async def run(self, conn: asyncpg.Connection, work: Callable[..., Unit[T]], *args: Any) -> T:
+    async def run(self, conn: Connection, work: Callable[..., Unit[T]], *args: Any) -> T:
         """A unit of work on `conn` (in a transaction): each statement it yields, its result sent back."""
         steps, result = work(*args), None
         try:
@@ -209,7 +212,7 @@ class Database:
                 self.hops += 1
                 result = await _perform(conn, statement)
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return done.value
 
     # --- single statements ----------------------------------------------------------------------------------
     async def _single(self, statement: Statement) -> Any:
@@ -221,13 +224,13 @@ class Database:
                 raise StorageError(str(exc)) from exc
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return await self._single(count(sql, params))  # type: ignore[no-any-return]
+        return await self._single(count(sql, params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
-        return await self._single(rows(sql, params))  # type: ignore[no-any-return]
+        return await self._single(rows(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> asyncpg.Record | None:
-        return await self._single(one(sql, params))  # type: ignore[no-any-return]
+        return await self._single(one(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self._single(value(sql, params))

@@ -90,8 +90,7 @@ class ChatRepository(Repository):
         conversation = Conversation(*json.loads(row["cv"])) if row["cv"] else None
         account = None
         if row["account"]:
-            *fields, balance_at = json.loads(row["account"])
-            account = Account(*fields, as_time(balance_at))
+            account = account_of(dict(zip(ACCOUNT_FIELDS, json.loads(row["account"]), strict=True)))
         attempts = None
         if row["attempts"]:
             failures, locked_until = json.loads(row["attempts"])

@@ -128,13 +128,15 @@ class OutboxRepository(Repository):
     # --- broadcasts ---------------------------------------------------------------------------------------
     async def create(self, kind: BroadcastKind, created_by: str, *, body: str | None = None,
                      audience: Audience | None = None, state: BroadcastState = BroadcastState.DRAFT) -> Broadcast:
-        return await self._one(  # type: ignore[return-value]  (RETURNING: always a row)
+        created = await self._one(
             _broadcast,
             "INSERT INTO broadcasts (kind, priority, body, audience, state, created_by, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (kind.value, PRIORITY[kind], body, audience_json(audience or Audience()), state.value, created_by,
              now_utc()),
         )
+        assert created is not None  # INSERT ... RETURNING: always a row
+        return created
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
         return await self._one(_broadcast, "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
@@ -415,7 +417,7 @@ class OutboxRepository(Repository):
 
     async def has_work(self, channel: str, now: datetime) -> datetime | None:
         """The earliest time a delivery on `channel` becomes ready (None: nothing queued), for idle sleeps."""
-        return as_time(await self._db.fetchval(  # type: ignore[no-any-return]
+        return as_time(await self._db.fetchval(
             "SELECT min(d.next_attempt_at) FROM broadcasts b JOIN deliveries d ON d.broadcast_id = b.id"
             " AND d.channel = ? AND d.state = 'pending' WHERE b.state = 'running'",
             (channel,),

@@ -53,7 +53,7 @@ class AccountRepository(Repository):
         """
         importer = import_module(f"storage.{self._d.name}.importer")
         async with self._import_lock:
-            return await importer.import_rows(self._db, rows)  # type: ignore[no-any-return]
+            return await importer.import_rows(self._db, rows)
 
 
 # --- the import's merge: the statements both backends' importers share (storage/{sqlite,postgres}/importer.py) ----

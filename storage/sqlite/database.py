@@ -152,7 +152,7 @@ class Database:
         await self.connection.close()
 
     async def _migrate(self) -> None:
-        (version,) = (await self.connection.execute_fetchall("PRAGMA user_version"))[0]
+        ((version,),) = await self.connection.execute_fetchall("PRAGMA user_version")
         for number, _name, sql in migrations(MIGRATIONS_PACKAGE, version):
             # executescript commits first; the script and the version bump run in one transaction.
             await self.connection.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version={number};\nCOMMIT;")
@@ -307,7 +307,7 @@ def _drive(connection: sqlite3.Connection, work: Callable[..., Unit[T]], args: t
         while True:
             result = _perform(connection, steps.send(result))
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def _perform(connection: sqlite3.Connection, statement: Statement) -> Any:

@@ -11,11 +11,16 @@ unchanged. Uploads (multipart), GETs and anything behind a proxy go through `fal
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.http_post import HttpError, PostClient, uses_proxy
+
+if TYPE_CHECKING:  # how BaseRequest.do_request types its timeouts (float, None or PTB's default marker)
+    from telegram._utils.types import ODVInput
 
 TIMEOUT_S = 15.0  # a whole call, as HTTPXRequest's read timeout in build_application
 CONNECT_TIMEOUT_S = 10.0
@@ -34,7 +39,7 @@ def lean_request(connections: int) -> LeanRequest:
 
 
 class LeanRequest(BaseRequest):
-    def __init__(self, fallback: HTTPXRequest, *, connections: int, timeout: float) -> None:
+    def __init__(self, fallback: BaseRequest, *, connections: int, timeout: float) -> None:
         self.fallback = fallback
         self.connections = connections
         self.timeout = timeout
@@ -54,18 +59,18 @@ class LeanRequest(BaseRequest):
         await self.fallback.shutdown()
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout: object = BaseRequest.DEFAULT_NONE,
-                         write_timeout: object = BaseRequest.DEFAULT_NONE,
-                         connect_timeout: object = BaseRequest.DEFAULT_NONE,
-                         pool_timeout: object = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+                         read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
         timeouts = {"read_timeout": read_timeout, "write_timeout": write_timeout, "connect_timeout": connect_timeout,
                     "pool_timeout": pool_timeout}
         if method != "POST" or request_data is None or request_data.contains_files:
-            return await self.fallback.do_request(url, method, request_data, **timeouts)  # type: ignore[arg-type]
+            return await self.fallback.do_request(url, method, request_data, **timeouts)
         client = self._clients.get(url)
         if client is None:
             if uses_proxy(url):
-                return await self.fallback.do_request(url, method, request_data, **timeouts)  # type: ignore[arg-type]
+                return await self.fallback.do_request(url, method, request_data, **timeouts)
             client = self._clients[url] = PostClient(url, size=self.connections, timeout=self.timeout)
         # A call that names its read timeout (getUpdates: the long poll's seconds on top) gets it for the whole call;
         # any other (and None, which means "no limit" to httpx) gets the client's: a call here always ends.
@@ -78,7 +83,7 @@ class LeanRequest(BaseRequest):
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _json_body(parameters: dict[str, object]) -> bytes:
+def _json_body(parameters: Mapping[str, object]) -> bytes:
     """The call's parameters as a JSON object. A keyboard given already serialised (`markup.markup_json`, made
     once per keyboard) is embedded as the object it is, not as a string: a string is what form encoding (PTB's
     HTTPXRequest) sends, but in a JSON body the Bot API is given the object, as PTB's own JSON would have it."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from telegram import Bot, Message
+from telegram import Bot
 from telegram.constants import ForumTopicLimit, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
@@ -75,12 +76,46 @@ class PostRefused(Exception):
     """Telegram refuses this one message for good (e.g. a file id it does not know): it is marked failed."""
 
 
+class _Topic(Protocol):
+    @property
+    def message_thread_id(self) -> int: ...
+
+
+class _Posted(Protocol):
+    @property
+    def message_id(self) -> int: ...
+
+
+class DeskBot(Protocol):
+    """What the desk calls on the Bot API: a `telegram.Bot`, or the demo's printed group (bot/demo_chat.py)."""
+
+    @property
+    def token(self) -> str: ...
+
+    async def initialize(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+    async def create_forum_topic(self, chat_id: int, name: str) -> _Topic: ...
+
+    async def send_message(self, chat_id: int, text: str, *, parse_mode: str,
+                           message_thread_id: int) -> _Posted: ...
+
+    async def send_photo(self, chat_id: int, photo: str, *, caption: str, parse_mode: str,
+                         message_thread_id: int) -> _Posted: ...
+
+    async def send_document(self, chat_id: int, document: str, *, caption: str, parse_mode: str,
+                            message_thread_id: int) -> _Posted: ...
+
+    async def close_forum_topic(self, chat_id: int, message_thread_id: int) -> bool: ...
+
+
 class SupportDesk:
     """A background worker (the web server's `Worker` protocol: start, stop, alive)."""
 
     name = "support_desk"
 
-    def __init__(self, services: Services, bot: Bot, chat_id: int, *, per_minute: int = GROUP_MESSAGES_PER_MINUTE,
+    def __init__(self, services: Services, bot: DeskBot, chat_id: int, *, per_minute: int = GROUP_MESSAGES_PER_MINUTE,
                  send_rate: float = DEFAULT_SEND_RATE, lease: timedelta = LEASE, poll: float = POLL_S,
                  batch: int = BATCH, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.services = services
@@ -198,7 +233,7 @@ class SupportDesk:
             posted += 1
             if message.kind is PostKind.CLOSE:
                 with contextlib.suppress(DeskUnavailable, TopicGone, PostRefused):
-                    await self._call(lambda topic=topic: self.bot.close_forum_topic(self.chat_id, topic),  # type: ignore[misc]
+                    await self._call(functools.partial(self.bot.close_forum_topic, self.chat_id, topic),
                                      counts=False)
         self.posted += posted
         return posted
@@ -236,11 +271,11 @@ class SupportDesk:
         first = await self._send_text(thread, text)
         return str(first.message_id) if first is not None else None
 
-    async def _send_text(self, thread: int, text: str) -> Message | None:
+    async def _send_text(self, thread: int, text: str) -> _Posted | None:
         first = None
         for part in split_html(text):
-            sent = await self._call(lambda part=part: self.bot.send_message(  # type: ignore[misc]
-                self.chat_id, part, parse_mode=ParseMode.HTML, message_thread_id=thread))
+            sent = await self._call(functools.partial(
+                self.bot.send_message, self.chat_id, part, parse_mode=ParseMode.HTML, message_thread_id=thread))
             first = first or sent
         return first
 

@@ -8,7 +8,7 @@ import re
 from telegram import CallbackQuery, MaybeInaccessibleMessage, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
 
-from handlers.api import Document, Event, EventKind, parse_payload
+from handlers.api import Document, Event, EventKind, EventOrigin, parse_payload
 from handlers.roles import Channel
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def to_event(update: Update, bot_username: str | None) -> Event | None:
     return None
 
 
-def _base(message: MaybeInaccessibleMessage, user: User) -> dict[str, object]:
+def _base(message: MaybeInaccessibleMessage, user: User) -> EventOrigin:
     return {
         "channel": Channel.TELEGRAM,
         "chat_id": str(message.chat.id),
@@ -58,14 +58,14 @@ def _callback(query: CallbackQuery) -> Event | None:
     if message is None or query.data is None:  # inline-mode message or a game: not ours
         return None
     action, arg = parse_payload(query.data)
-    return Event(kind=EventKind.ACTION, action=action, arg=arg, **_base(message, query.from_user))  # type: ignore[arg-type]
+    return Event(kind=EventKind.ACTION, action=action, arg=arg, **_base(message, query.from_user))
 
 
 def _edited(message: Message) -> Event | None:
     user = message.from_user
     if user is None:
         return None
-    return Event(kind=EventKind.EDITED, text=message.text or "", **_base(message, user))  # type: ignore[arg-type]
+    return Event(kind=EventKind.EDITED, text=message.text or "", **_base(message, user))
 
 
 def _message(message: Message, bot_username: str | None) -> Event | None:
@@ -77,23 +77,23 @@ def _message(message: Message, bot_username: str | None) -> Event | None:
         return _text(message.text, _hidden_links(message), base, bot_username)
     if message.contact is not None:
         contact = message.contact
-        return Event(kind=EventKind.CONTACT, contact_phone=contact.phone_number,  # type: ignore[arg-type]
+        return Event(kind=EventKind.CONTACT, contact_phone=contact.phone_number,
                      contact_is_own=contact.user_id is not None and contact.user_id == user.id, **base)
     caption = message.caption or ""  # relayed with a photo or document to support staff (issue 8)
     if message.document is not None:
         doc = message.document
         document = Document(doc.file_id, doc.file_name or "", doc.file_size or 0, doc.mime_type)
-        return Event(kind=EventKind.DOCUMENT, document=document, text=caption, **base)  # type: ignore[arg-type]
+        return Event(kind=EventKind.DOCUMENT, document=document, text=caption, **base)
     if message.photo:  # an admin's broadcast photo, or a photo for support staff: its largest size
         size = message.photo[-1]
         photo = Document(size.file_id, "", size.file_size or 0, "image/jpeg")
-        return Event(kind=EventKind.DOCUMENT, photo=photo, text=caption, **base)  # type: ignore[arg-type]
+        return Event(kind=EventKind.DOCUMENT, photo=photo, text=caption, **base)
     if not base["private"] and message.effective_attachment is None:
         return None  # a group's service message (someone joined, a topic was made, ...): nothing to answer
-    return Event(kind=EventKind.UNSUPPORTED, sticker=message.sticker is not None, **base)  # type: ignore[arg-type]
+    return Event(kind=EventKind.UNSUPPORTED, sticker=message.sticker is not None, **base)
 
 
-def _text(text: str, hidden: list[str], base: dict[str, object], bot_username: str | None) -> Event | None:
+def _text(text: str, hidden: list[str], base: EventOrigin, bot_username: str | None) -> Event | None:
     words = text.split(maxsplit=1)
     match = _COMMAND.match(words[0]) if words and text.startswith("/") else None
     if match is not None:
@@ -101,10 +101,10 @@ def _text(text: str, hidden: list[str], base: dict[str, object], bot_username: s
         if target and bot_username and target.lower() != bot_username.lower() and not base["private"]:
             return None  # a command for another bot in a group
         args = words[1].strip() if len(words) > 1 else ""
-        return Event(kind=EventKind.COMMAND, command=match.group(1).lower(), text=args, **base)  # type: ignore[arg-type]
+        return Event(kind=EventKind.COMMAND, command=match.group(1).lower(), text=args, **base)
     if hidden:  # links behind words ("klik di sini") count for the anti-scam check
         text = text + "\n" + "\n".join(hidden)
-    return Event(kind=EventKind.TEXT, text=text, **base)  # type: ignore[arg-type]
+    return Event(kind=EventKind.TEXT, text=text, **base)
 
 
 def _hidden_links(message: Message) -> list[str]:

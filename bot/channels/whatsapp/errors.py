@@ -144,7 +144,7 @@ def from_response(http_status: int, body: Any) -> WhatsAppError:
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return error_for(-1, f"HTTP {http_status} without an error object", "", http_status)
-    data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+    data = details if isinstance(details := error.get("error_data"), dict) else {}
     code = error.get("code")
     return error_for(
         int(code) if isinstance(code, int) else -1,

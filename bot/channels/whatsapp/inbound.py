@@ -59,7 +59,7 @@ class Inbound:
 
 
 def is_phone_id(value: str | None) -> bool:
-    return bool(value) and is_digits(value)  # type: ignore[arg-type]
+    return value is not None and is_digits(value)
 
 
 def _time(value: Any) -> datetime:
