@@ -44,6 +44,7 @@ class Storage:
     accounts: interface.Accounts
     waves: interface.Waves
     link_attempts: interface.LinkAttempts
+    link_codes: interface.LinkCodes  # verification codes asked for (issue 14.5)
     catalogue: interface.Catalogue
     audit: interface.Audit
     webhooks: interface.Webhooks
@@ -66,7 +67,8 @@ class Storage:
 
 # Storage field -> repository class (in storage/repositories/), one for both backends.
 REPOSITORIES = {"chats": "ChatRepository", "accounts": "AccountRepository", "waves": "WaveRepository",
-                "link_attempts": "LinkAttemptRepository", "catalogue": "CatalogueRepository",
+                "link_attempts": "LinkAttemptRepository", "link_codes": "LinkCodeRepository",
+                "catalogue": "CatalogueRepository",
                 "audit": "AuditRepository", "webhooks": "WebhookRepository", "whatsapp": "WhatsAppRepository",
                 "metrics": "MetricsRepository", "outbox": "OutboxRepository", "roles": "RoleRepository",
                 "staff": "StaffRepository", "tickets": "TicketRepository"}

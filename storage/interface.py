@@ -97,6 +97,13 @@ class LinkAttempts(Protocol):
     async def state(self, keys: Sequence[str], now: datetime) -> LinkLock: ...
 
 
+class LinkCodes(Protocol):
+    """Verification codes asked for on WhatsApp in the last hour, per chat, per number and in all (issue 14.5)."""
+
+    async def request(self, chat_id: int, phone: str, now: datetime, per_chat: int, per_number: int,
+                      per_hour: int) -> datetime | None: ...
+
+
 class Catalogue(Protocol):
     async def categories(self) -> list[str]: ...
     async def count_trainings(self) -> int: ...

@@ -144,6 +144,24 @@ async def test_link_attempts_lock_and_expire(storage: Storage) -> None:
     assert (await storage.link_attempts.state(keys, later)).failures == 0
 
 
+async def test_verification_codes_are_limited_per_chat_number_and_hour(storage: Storage) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    at = [start + timedelta(minutes=m) for m in range(10)]
+    siti, budi = "+6281100000001", "+6281100000002"
+    assert await storage.link_codes.request(1, siti, at[0], 2, 3, 4) is None
+    assert await storage.link_codes.request(1, budi, at[1], 2, 3, 4) is None
+    assert await storage.link_codes.request(1, siti, at[2], 2, 3, 4) == at[0] + timedelta(hours=1)  # chat 1: 2
+    assert await storage.link_codes.request(2, siti, at[3], 2, 3, 4) is None
+    assert await storage.link_codes.request(3, siti, at[4], 2, 2, 4) == at[0] + timedelta(hours=1)  # siti: 2
+    assert await storage.link_codes.request(4, budi, at[5], 2, 3, 4) is None
+    # All chats together: 4 in the hour; a refused request is not counted, so the 4th place frees at at[0] + 1 h.
+    assert await storage.link_codes.request(5, "+6281100000005", at[6], 2, 3, 4) == at[0] + timedelta(hours=1)
+    assert await storage.link_codes.request(5, "+6281100000005", at[0] + timedelta(hours=1), 2, 3, 4) is None
+    # Chat 1 and several limits at once: the latest time says when every limit has room.
+    assert await storage.link_codes.request(1, budi, at[1] + timedelta(minutes=59), 1, 1, 9) == \
+        at[5] + timedelta(hours=1)
+
+
 async def test_progress_keeps_the_first_time(storage: Storage) -> None:
     chat = (await storage.chats.snapshot("telegram", "5", "5")).chat
     await storage.chats.mark_progress(chat.id, Progress.VIDEO_WATCHED)
@@ -504,3 +522,4 @@ async def test_two_desk_workers_never_take_the_same_ticket(storage: Storage, now
     first, second = await asyncio.gather(*(storage.tickets.claim(4, now, timedelta(seconds=60)) for _ in range(2)))
     taken = [b.ticket.id for b in first] + [b.ticket.id for b in second]
     assert len(taken) == len(set(taken)) == 6
+
