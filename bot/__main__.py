@@ -38,6 +38,9 @@ NEEDS = {
     "backup": "settings: DATABASE_PATH, an existing SQLite database (PostgreSQL: pg_dump, see docs/deploy.md)",
     "restore": "settings: DATABASE_PATH (must not exist yet: the restored copy becomes the database)",
     "whoami": "settings: TELEGRAM_BOT_TOKEN (no database, no NIK_PEPPER)",
+    "retention": f"settings: {DATABASE}, an existing database; RETENTION_TICKETS_DAYS (closed tickets, default"
+                 " 180), RETENTION_AUDIT_DAYS (audit rows, 365), RETENTION_DELIVERIES_DAYS (finished outbox"
+                 " deliveries, 90); no NIK_PEPPER",
     "admin": f"settings: {DATABASE}, an existing database; `admin import` also NIK_PEPPER",
 }
 
@@ -79,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     whoami = command("whoami", "answer everyone who writes to the bot with their Telegram ids (for ADMIN_IDS,"
                                " SUPPORT_IDS, SUPPORT_CHAT_ID)")
     whoami.add_argument("--once", action="store_true", help="stop after the first answer")
+    retention = command("retention", "delete closed tickets, audit rows and finished deliveries older than their"
+                                     " retention periods (UU PDP 27/2022); run it daily")
+    retention.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     from bot.admin import add_parser as add_admin_parser
 
     add_admin_parser(sub, NEEDS["admin"])
@@ -196,6 +202,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             from bot.backup import run_restore
 
             return run_restore(settings, args.source)
+        case "retention":
+            from bot.retention import run_retention
+
+            require_database(settings)
+            return await run_retention(settings, dry_run=args.dry_run)
         case "whoami":
             from bot.whoami import run_whoami
 

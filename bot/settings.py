@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from handlers.context import CodeLimits
 from handlers.roles import Principal, parse_principal
 from handlers.workhours import HandoffConfig, WorkingHours, parse_days, parse_holidays, parse_hours
+from storage.models import RetentionCutoffs
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,11 @@ class Settings(BaseSettings):
     whatsapp_template_result: str = "prakerja_hasil_seleksi"
     whatsapp_template_code: str = "prakerja_kode_verifikasi"
     whatsapp_template_languages: str = "id:id,en:en"  # chat locale : template language code
+
+    # Retention (`python -m bot retention`, issue 12): personal data kept no longer than needed (UU PDP 27/2022).
+    retention_tickets_days: int = Field(default=180, ge=1, le=36_500)  # closed tickets and their messages
+    retention_audit_days: int = Field(default=365, ge=1, le=36_500)  # audit rows
+    retention_deliveries_days: int = Field(default=90, ge=1, le=36_500)  # sent, failed, blocked, cancelled messages
 
     # The hand-off to support staff (issue 8): a Telegram supergroup with topics, one topic per ticket. The bot must
     # be an admin there with the right to manage topics. Unset: no "Hubungi petugas".
@@ -176,6 +182,12 @@ class Settings(BaseSettings):
     def whatsapp_tier_limit(self) -> int | None:
         """Unique users per rolling 24 h for business-initiated messages; None for unlimited."""
         return WHATSAPP_TIERS[self.whatsapp_tier]
+
+    def retention_cutoffs(self, now: datetime) -> RetentionCutoffs:
+        """What `python -m bot retention` deletes: older than RETENTION_*_DAYS before `now`."""
+        return RetentionCutoffs(tickets=now - timedelta(days=self.retention_tickets_days),
+                                audit=now - timedelta(days=self.retention_audit_days),
+                                deliveries=now - timedelta(days=self.retention_deliveries_days))
 
     @property
     def code_limits(self) -> CodeLimits:

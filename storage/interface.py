@@ -38,6 +38,8 @@ from storage.models import (
     Platform,
     Progress,
     Received,
+    RetentionCounts,
+    RetentionCutoffs,
     StatusRecord,
     Ticket,
     TicketInput,
@@ -102,6 +104,13 @@ class LinkCodes(Protocol):
 
     async def request(self, chat_id: int, phone: str, now: datetime, per_chat: int, per_number: int,
                       per_hour: int) -> datetime | None: ...
+
+
+class Retention(Protocol):
+    """Closed tickets, audit rows and finished deliveries older than their cutoffs (issue 12, UU PDP 27/2022)."""
+
+    async def counts(self, cutoffs: RetentionCutoffs) -> RetentionCounts: ...
+    async def purge(self, cutoffs: RetentionCutoffs) -> RetentionCounts: ...
 
 
 class Catalogue(Protocol):

@@ -24,6 +24,8 @@ from storage.models import (
     Platform,
     PostKind,
     PostState,
+    RetentionCounts,
+    RetentionCutoffs,
     TicketInput,
     Training,
     WaveResult,
@@ -523,3 +525,38 @@ async def test_two_desk_workers_never_take_the_same_ticket(storage: Storage, now
     taken = [b.ticket.id for b in first] + [b.ticket.id for b in second]
     assert len(taken) == len(set(taken)) == 6
 
+
+async def test_retention_deletes_only_what_is_older_than_its_cutoff(storage: Storage, now: datetime) -> None:
+    old, recent = now - timedelta(days=400), now - timedelta(days=1)
+    kept_open, closed_old, closed_recent = [
+        (await storage.tickets.open(await _ticket_chat(storage, f"50{n}"), None, "x", f"50{n}", old))[0]
+        for n in range(3)]
+    window = timedelta(minutes=1)
+    for ticket in (kept_open, closed_old, closed_recent):
+        await storage.tickets.receive(ticket.id, "x", TicketInput(PostKind.TEXT, "NIK saya ****"), old, 10, window)
+    await storage.tickets.close(closed_old.id, "9000002", "support", "selesai", old)
+    await storage.tickets.close(closed_recent.id, "9000002", "support", "selesai", recent)
+    for n in range(1, 4):
+        await linked(storage, n)
+    broadcast = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Halo")
+    await storage.outbox.start(broadcast.id)
+    await expand(storage, broadcast.id)
+    sent_old, sent_recent, pending = await storage.outbox.claim("telegram", 10, now)
+    await storage.outbox.mark_sent(sent_old.id, "m1", old)
+    await storage.outbox.mark_sent(sent_recent.id, "m2", recent)
+    await storage.outbox.release(pending.id, old)  # still to send, however old: kept
+    await storage.database.execute("UPDATE audit_log SET at = ?", (old,))
+    await storage.audit.record("9000001", "admin", "lookup", "account:1")
+    audit_before = len(await storage.audit.recent(1000))
+    cutoffs = RetentionCutoffs(tickets=now - timedelta(days=180), audit=now - timedelta(days=365),
+                               deliveries=now - timedelta(days=90))
+    expected = RetentionCounts(tickets=1, ticket_messages=2, audit=audit_before - 1, deliveries=1)  # + the closing note
+    assert await storage.retention.counts(cutoffs) == expected  # the dry run deletes nothing
+    assert await storage.retention.counts(cutoffs) == expected
+    assert await storage.retention.purge(cutoffs) == expected
+    assert await storage.retention.counts(cutoffs) == RetentionCounts()
+    assert await storage.tickets.get(closed_old.id) is None and await storage.tickets.messages(closed_old.id) == []
+    assert await storage.tickets.get(closed_recent.id) is not None and await storage.tickets.get(kept_open.id)
+    assert [e.action for e in await storage.audit.recent(1000)] == ["lookup"]
+    views = await storage.outbox.for_chats([c.chat.id for c in (sent_old, sent_recent, pending)], 10)
+    assert sorted(v.state for v in views) == sorted([DeliveryState.SENT, DeliveryState.PENDING])
