@@ -28,7 +28,8 @@ NEEDS = {
            " SUPPORT_IDS, SUPPORT_CHAT_ID, TELEGRAM_RATE, LOG_LEVEL",
     "serve": f"settings: NIK_PEPPER, {DATABASE}, and TELEGRAM_BOT_TOKEN with PUBLIC_URL and/or WHATSAPP_TOKEN,"
              " WHATSAPP_PHONE_ID, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN; optional: HOST, PORT,"
-             " TELEGRAM_WEBHOOK_SECRET, SUPPORT_CHAT_ID",
+             " TELEGRAM_WEBHOOK_SECRET, SUPPORT_CHAT_ID, WHATSAPP_TIER, WHATSAPP_CODES_PER_CHAT,"
+             " WHATSAPP_CODES_PER_NUMBER, WHATSAPP_CODES_PER_HOUR",
     "sender": f"settings: NIK_PEPPER, {DATABASE}; TELEGRAM_BOT_TOKEN and/or the WHATSAPP_* settings for the"
               " channels it delivers to; TELEGRAM_RATE, SENDER_CONCURRENCY, SENDER_LEASE_SECONDS",
     "import": f"settings: NIK_PEPPER, {DATABASE} (created if missing). `python -m bot admin import` is the same"
