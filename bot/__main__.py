@@ -28,7 +28,8 @@ NEEDS = {
            " SUPPORT_IDS, SUPPORT_CHAT_ID, TELEGRAM_RATE, LOG_LEVEL",
     "serve": f"settings: NIK_PEPPER, {DATABASE}, and TELEGRAM_BOT_TOKEN with PUBLIC_URL and/or WHATSAPP_TOKEN,"
              " WHATSAPP_PHONE_ID, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN; optional: HOST, PORT,"
-             " TELEGRAM_WEBHOOK_SECRET, SUPPORT_CHAT_ID",
+             " TELEGRAM_WEBHOOK_SECRET, SUPPORT_CHAT_ID, WHATSAPP_TIER, WHATSAPP_CODES_PER_CHAT,"
+             " WHATSAPP_CODES_PER_NUMBER, WHATSAPP_CODES_PER_HOUR",
     "sender": f"settings: NIK_PEPPER, {DATABASE}; TELEGRAM_BOT_TOKEN and/or the WHATSAPP_* settings for the"
               " channels it delivers to; TELEGRAM_RATE, SENDER_CONCURRENCY, SENDER_LEASE_SECONDS",
     "import": f"settings: NIK_PEPPER, {DATABASE} (created if missing). `python -m bot admin import` is the same"
@@ -38,6 +39,9 @@ NEEDS = {
     "backup": "settings: DATABASE_PATH, an existing SQLite database (PostgreSQL: pg_dump, see docs/deploy.md)",
     "restore": "settings: DATABASE_PATH (must not exist yet: the restored copy becomes the database)",
     "whoami": "settings: TELEGRAM_BOT_TOKEN (no database, no NIK_PEPPER)",
+    "retention": f"settings: {DATABASE}, an existing database; RETENTION_TICKETS_DAYS (closed tickets, default"
+                 " 180), RETENTION_AUDIT_DAYS (audit rows, 365), RETENTION_DELIVERIES_DAYS (finished outbox"
+                 " deliveries, 90); no NIK_PEPPER",
     "admin": f"settings: {DATABASE}, an existing database; `admin import` also NIK_PEPPER",
 }
 
@@ -79,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     whoami = command("whoami", "answer everyone who writes to the bot with their Telegram ids (for ADMIN_IDS,"
                                " SUPPORT_IDS, SUPPORT_CHAT_ID)")
     whoami.add_argument("--once", action="store_true", help="stop after the first answer")
+    retention = command("retention", "delete closed tickets, audit rows and finished deliveries older than their"
+                                     " retention periods (UU PDP 27/2022); run it daily")
+    retention.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     from bot.admin import add_parser as add_admin_parser
 
     add_admin_parser(sub, NEEDS["admin"])
@@ -196,6 +203,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             from bot.backup import run_restore
 
             return run_restore(settings, args.source)
+        case "retention":
+            from bot.retention import run_retention
+
+            require_database(settings)
+            return await run_retention(settings, dry_run=args.dry_run)
         case "whoami":
             from bot.whoami import run_whoami
 

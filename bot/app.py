@@ -37,6 +37,7 @@ def handler_config(settings: Settings, pepper: str, handoff: HandoffConfig | Non
         admins=frozenset(settings.admin_ids),
         support=frozenset(settings.support_ids),
         handoff=handoff or settings.handoff,  # the support desk (issue 8)
+        codes=settings.code_limits,  # WhatsApp verification codes (issue 14.5)
     )
 
 

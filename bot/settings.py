@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, HttpUrl, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.context import CodeLimits
 from handlers.roles import Principal, parse_principal
 from handlers.workhours import HandoffConfig, WorkingHours, parse_days, parse_holidays, parse_hours
+from storage.models import RetentionCutoffs
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 DEFAULT_VIDEO_URL = "https://www.prakerja.go.id/"
 DEFAULT_WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_PORT = 8080
+CODES_PER_HOUR_TIER_DIVISOR = 12  # WHATSAPP_CODES_PER_HOUR's default: a twelfth of the tier (20 of 250) an hour,
+CODES_PER_HOUR_MAX = 1000  # at most this many (also with an unlimited tier)
 WHATSAPP_TIERS = {"250": 250, "2000": 2_000, "10000": 10_000, "100000": 100_000, "unlimited": None}
 _TELEGRAM_SECRET = r"^[A-Za-z0-9_-]{1,256}$"  # what setWebhook accepts as secret_token
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram sends webhooks to (with https)
@@ -69,10 +73,20 @@ class Settings(BaseSettings):
     whatsapp_api_url: str = DEFAULT_WHATSAPP_API_URL
     whatsapp_rate: float = Field(default=80, gt=0, le=10_000)  # messages per second (1,000 after Meta's upgrade)
     whatsapp_tier: str = "250"  # business-initiated unique users per rolling 24 h: 250, 2000, 10000, 100000, unlimited
+    # Verification codes to typed numbers (issue 14.5), per rolling hour: per chat, per number, all chats together
+    # (empty: a twelfth of WHATSAPP_TIER, at most 1000). Codes also stop at half of the tier, kept for announcements.
+    whatsapp_codes_per_chat: int = Field(default=3, ge=1, le=100)
+    whatsapp_codes_per_number: int = Field(default=3, ge=1, le=100)
+    whatsapp_codes_per_hour: int | None = Field(default=None, ge=1, le=100_000)
     whatsapp_template_info: str = "prakerja_info"
     whatsapp_template_result: str = "prakerja_hasil_seleksi"
     whatsapp_template_code: str = "prakerja_kode_verifikasi"
     whatsapp_template_languages: str = "id:id,en:en"  # chat locale : template language code
+
+    # Retention (`python -m bot retention`, issue 12): personal data kept no longer than needed (UU PDP 27/2022).
+    retention_tickets_days: int = Field(default=180, ge=1, le=36_500)  # closed tickets and their messages
+    retention_audit_days: int = Field(default=365, ge=1, le=36_500)  # audit rows
+    retention_deliveries_days: int = Field(default=90, ge=1, le=36_500)  # sent, failed, blocked, cancelled messages
 
     # The hand-off to support staff (issue 8): a Telegram supergroup with topics, one topic per ticket. The bot must
     # be an admin there with the right to manage topics. Unset: no "Hubungi petugas".
@@ -168,6 +182,20 @@ class Settings(BaseSettings):
     def whatsapp_tier_limit(self) -> int | None:
         """Unique users per rolling 24 h for business-initiated messages; None for unlimited."""
         return WHATSAPP_TIERS[self.whatsapp_tier]
+
+    def retention_cutoffs(self, now: datetime) -> RetentionCutoffs:
+        """What `python -m bot retention` deletes: older than RETENTION_*_DAYS before `now`."""
+        return RetentionCutoffs(tickets=now - timedelta(days=self.retention_tickets_days),
+                                audit=now - timedelta(days=self.retention_audit_days),
+                                deliveries=now - timedelta(days=self.retention_deliveries_days))
+
+    @property
+    def code_limits(self) -> CodeLimits:
+        """The limits of WhatsApp verification codes as the link handler reads them (issue 14.5)."""
+        tier = self.whatsapp_tier_limit
+        derived = min(CODES_PER_HOUR_MAX, max(1, tier // CODES_PER_HOUR_TIER_DIVISOR)) if tier else CODES_PER_HOUR_MAX
+        return CodeLimits(per_chat=self.whatsapp_codes_per_chat, per_number=self.whatsapp_codes_per_number,
+                          per_hour=self.whatsapp_codes_per_hour or derived, tier=tier)
 
     @property
     def template_languages(self) -> dict[str, str]:

@@ -66,6 +66,19 @@ class FlowState(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class CodeLimits:
+    """Verification codes sent to typed WhatsApp numbers (issue 14.5): at most so many per chat, per number and for
+    all chats together in a rolling hour; and none once the codes would take more than `tier_share` of the
+    business-initiated users of the 24 h messaging tier (`tier`; None: unlimited), which announcements need."""
+
+    per_chat: int = 3
+    per_number: int = 3
+    per_hour: int = 20
+    tier: int | None = 250
+    tier_share: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class HandlerConfig:
     """The settings handlers need, decoupled from how `bot/` loads them."""
 
@@ -77,6 +90,7 @@ class HandlerConfig:
     link_lock_minutes: int = 60
     page_size: int = 5
     handoff: HandoffConfig = field(default_factory=HandoffConfig)  # the support desk (issue 8); off without a group
+    codes: CodeLimits = field(default_factory=CodeLimits)  # WhatsApp verification codes (issue 14.5)
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,6 +247,9 @@ async def _typed_phone(ctx: Context, raw_phone: str, pending: str | None = None)
     if await _locked(ctx, phone):
         await ctx.end_step()
         return
+    if await _codes_refused(ctx, phone):
+        await ctx.end_step()
+        return
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     if await ctx.storage.accounts.by_phone(phone):
         ctx.out.notices.append(Notice(Channel.WHATSAPP, phone.lstrip("+"), Reply(t.gettext(
@@ -263,6 +266,36 @@ async def _typed_phone(ctx: Context, raw_phone: str, pending: str | None = None)
         ).format(phone=mask_phone(phone), n=CODE_DIGITS),
         _cancel_row(ctx),
     )
+
+
+async def _codes_refused(ctx: Context, phone: str) -> bool:
+    """Limit the codes a typed number costs (issue 14.5): each is a template to a number that may not have written
+    to us, so it takes a place of the 24 h messaging tier that announcements need, and may be sent to a stranger.
+    Asked before the number is looked up, and counted whether it is registered or not: no limit reveals which
+    numbers are. True, with the applicant told when to try again, when no code may go now."""
+    t = ctx.t
+    limits = ctx.config.codes
+    now = ctx.now()
+    if limits.tier is not None:  # codes take at most a share of the tier: the rest is kept for announcements
+        share = max(1, int(limits.tier * limits.tier_share))
+        room = await ctx.storage.whatsapp.tier_state("", now, share)  # "": no chat, so only the count decides
+        if not room.allowed:
+            assert room.free_at is not None
+            log.warning("verification code refused: codes have used their share of the messaging tier")
+            show_menu(ctx, t.gettext(
+                "Saat ini kode verifikasi tidak dapat dikirim karena batas pengiriman pesan WhatsApp kami hampir"
+                " habis. Silakan coba lagi setelah {time}."
+            ).format(time=t.time(room.free_at)))
+            return True
+    retry = await ctx.storage.link_codes.request(ctx.chat.id, phone, now, limits.per_chat, limits.per_number,
+                                                 limits.per_hour)
+    if retry is None:
+        return False
+    log.info("verification code refused: too many asked for in the last hour")
+    show_menu(ctx, t.gettext(
+        "Kode verifikasi sudah terlalu sering diminta. Demi keamanan, kode baru bisa diminta lagi setelah {time}."
+    ).format(time=t.time(retry)))
+    return True
 
 
 @routes.step(Step.LINK_AWAIT_CODE)

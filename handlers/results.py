@@ -122,7 +122,12 @@ async def card(ctx: Context) -> None:
     if account is None:
         offer_linking(ctx, "kartu")
         return
-    if not account.card_number:
+    if not account.card_number:  # none, or not shown yet: the card comes with an announced Lolos result
+        waiting = [s for s in await ctx.storage.accounts.standings(account.id) if not s.wave.published]
+        if waiting:
+            show_menu(ctx, "\n".join([*(standing_text(ctx, s, None) for s in waiting), t.gettext(
+                "Nomor Kartu Prakerja dan saldo muncul di sini setelah hasil seleksi diumumkan.")]))
+            return
         show_menu(
             ctx,
             t.gettext("Akun Anda belum memiliki Kartu Prakerja. Nomor kartu muncul setelah Anda lolos seleksi."),

@@ -20,7 +20,7 @@ from storage.core import Repository
 from storage.errors import ImportConflict, StorageError
 from storage.models import ImportRow, Progress
 from storage.postgres.database import is_postgres_url
-from storage.repositories import chats, outbox, registry, staff, tickets, webhooks
+from storage.repositories import chats, outbox, registry, retention, staff, tickets, webhooks
 
 __all__ = ["ImportConflict", "ImportRow", "Progress", "Storage", "StorageError", "is_postgres_url", "open_storage"]
 
@@ -45,6 +45,7 @@ class Storage:
     accounts: interface.Accounts
     waves: interface.Waves
     link_attempts: interface.LinkAttempts
+    link_codes: interface.LinkCodes  # verification codes asked for (issue 14.5)
     catalogue: interface.Catalogue
     audit: interface.Audit
     webhooks: interface.Webhooks
@@ -54,6 +55,7 @@ class Storage:
     roles: interface.Roles
     staff: interface.Staff
     tickets: interface.Tickets  # the hand-off to support staff (issue 8)
+    retention: interface.Retention  # deleting what is kept longer than needed (issue 12)
     turns: interface.ChatTurns = LocalTurns()  # noqa: RUF009  (stateless, shared by every SQLite storage)
     budget: interface.RateBudget | None = None  # the senders' shared rate budget (PostgreSQL), else each paces
 
@@ -67,11 +69,13 @@ class Storage:
 
 # Storage field -> repository class (in storage/repositories/), one for both backends.
 REPOSITORIES = {"chats": "ChatRepository", "accounts": "AccountRepository", "waves": "WaveRepository",
-                "link_attempts": "LinkAttemptRepository", "catalogue": "CatalogueRepository",
+                "link_attempts": "LinkAttemptRepository", "link_codes": "LinkCodeRepository",
+                "catalogue": "CatalogueRepository",
                 "audit": "AuditRepository", "webhooks": "WebhookRepository", "whatsapp": "WhatsAppRepository",
                 "metrics": "MetricsRepository", "outbox": "OutboxRepository", "roles": "RoleRepository",
-                "staff": "StaffRepository", "tickets": "TicketRepository"}
-REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, staff, tickets, webhooks)
+                "staff": "StaffRepository", "tickets": "TicketRepository", "retention": "RetentionRepository"}
+REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, retention, staff, tickets,
+                                                                  webhooks)
                       for cls in vars(module).values() if isinstance(cls, type) and Repository in cls.__mro__[1:]}
 
 

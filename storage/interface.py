@@ -38,6 +38,8 @@ from storage.models import (
     Platform,
     Progress,
     Received,
+    RetentionCounts,
+    RetentionCutoffs,
     StatusRecord,
     Ticket,
     TicketInput,
@@ -95,6 +97,20 @@ class LinkAttempts(Protocol):
         self, keys: Sequence[str], now: datetime, max_failures: int, lock_for: timedelta
     ) -> LinkLock: ...
     async def state(self, keys: Sequence[str], now: datetime) -> LinkLock: ...
+
+
+class LinkCodes(Protocol):
+    """Verification codes asked for on WhatsApp in the last hour, per chat, per number and in all (issue 14.5)."""
+
+    async def request(self, chat_id: int, phone: str, now: datetime, per_chat: int, per_number: int,
+                      per_hour: int) -> datetime | None: ...
+
+
+class Retention(Protocol):
+    """Closed tickets, audit rows and finished deliveries older than their cutoffs (issue 12, UU PDP 27/2022)."""
+
+    async def counts(self, cutoffs: RetentionCutoffs) -> RetentionCounts: ...
+    async def purge(self, cutoffs: RetentionCutoffs) -> RetentionCounts: ...
 
 
 class Catalogue(Protocol):

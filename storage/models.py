@@ -447,3 +447,23 @@ class MetricCounts:
     link_failures: int
     active_lockouts: int
     deliveries: dict[str, int]  # outbox deliveries by state
+
+
+# --- retention (issue 12): personal data kept no longer than needed (UU PDP 27/2022) -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionCutoffs:
+    """What is old enough to delete: closed before, recorded before, finished before these times."""
+
+    tickets: datetime  # closed tickets, with their messages
+    audit: datetime  # audit rows
+    deliveries: datetime  # outbox deliveries in a final state (sent, failed, blocked, cancelled)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionCounts:
+    tickets: int = 0
+    ticket_messages: int = 0
+    audit: int = 0
+    deliveries: int = 0

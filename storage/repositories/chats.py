@@ -44,6 +44,12 @@ def audit_entry_of(r: Row) -> AuditEntry:
 # The columns of `Account`, in its field order (for one JSON array in a subquery, or a join as a_*).
 ACCOUNT_FIELDS = ("id", "phone", "name", "card_number", "balance", "balance_at")
 ACCOUNT_COLUMNS = ", ".join(f"a.{c} AS a_{c}" for c in ACCOUNT_FIELDS)
+# The account as its own applicant sees it (the chat's snapshot, linking): the card and balance come with the result,
+# so they stay hidden (NULL) until a Lolos result of the account is published, whatever the import already holds.
+ANNOUNCED_LOLOS = ("EXISTS (SELECT 1 FROM wave_results r JOIN waves w ON w.number = r.wave WHERE r.account_id = a.id"
+                   " AND r.result = 'lolos' AND w.published_at IS NOT NULL)")
+APPLICANT_ACCOUNT = tuple(f"CASE WHEN {ANNOUNCED_LOLOS} THEN a.{c} END" if c in ("card_number", "balance", "balance_at")
+                          else f"a.{c}" for c in ACCOUNT_FIELDS)  # in ACCOUNT_FIELDS' order
 CHATS_OF_ACCOUNT = "SELECT * FROM chats WHERE account_id = ? ORDER BY channel"
 AUDIT_INSERT = "INSERT INTO audit_log (at, actor, role, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)"
 
@@ -63,7 +69,7 @@ def _snapshot_sql(db: Engine) -> str:
         " blocked = false"  # the user writes again: they can receive messages again (outbox 403 set it)
         " RETURNING *,"
         f" (SELECT {d.json_array}(cv.step, cv.payload) FROM conversations cv WHERE cv.chat_id = chats.id) AS cv,"
-        f" (SELECT {d.json_array}({', '.join(f'a.{c}' for c in ACCOUNT_FIELDS)}) FROM accounts a"
+        f" (SELECT {d.json_array}({', '.join(APPLICANT_ACCOUNT)}) FROM accounts a"
         "  WHERE a.id = chats.account_id) AS account,"
         " (SELECT g.role FROM granted_roles g WHERE g.channel = chats.channel AND g.user_id = ?) AS granted_role,"
         f" (SELECT {d.json_array}(la.failures, la.locked_until) FROM link_attempts la"
@@ -188,6 +194,35 @@ class LinkAttemptRepository(Repository):
     async def clear(self, keys: Sequence[str]) -> None:
         where, params = self._d.isin("key", keys)
         await self._db.execute(f"DELETE FROM link_attempts WHERE {where}", params)
+
+
+CODE_WINDOW = timedelta(hours=1)  # verification codes are limited per rolling hour (issue 14.5)
+
+
+class LinkCodeRepository(Repository):
+    @unit
+    def request(self, chat_id: int, phone: str, now: datetime, per_chat: int, per_number: int,
+                per_hour: int) -> Unit[datetime | None]:
+        """A chat asks for a code to `phone`: record it and return None, unless this chat, this number or all chats
+        together asked for as many in the last hour. Then nothing is recorded, and the time returned is when the
+        request that fills the limit leaves the hour (the latest such time, when several limits are reached)."""
+        since = now - CODE_WINDOW
+        lock = self._d.lock_name("link_codes")  # PostgreSQL: two processes do not both take the last place
+        if lock is not None:
+            yield lock
+        yield count("DELETE FROM link_codes WHERE sent_at <= ?", (since,))  # the table holds one hour
+        retry: datetime | None = None
+        for where, key, limit in (("chat_id = ?", (chat_id,), per_chat), ("phone = ?", (phone,), per_number),
+                                  ("true", (), per_hour)):
+            # The limit-th most recent request in the hour: with one, the limit is reached until it is an hour old.
+            row = yield one(f"SELECT sent_at FROM link_codes WHERE {where} AND sent_at > ?"
+                            " ORDER BY sent_at DESC LIMIT 1 OFFSET ?", (*key, since, limit - 1))
+            if row is not None:
+                free = as_time(row["sent_at"]) + CODE_WINDOW
+                retry = free if retry is None else max(retry, free)
+        if retry is None:
+            yield count("INSERT INTO link_codes (chat_id, phone, sent_at) VALUES (?, ?, ?)", (chat_id, phone, now))
+        return retry
 
 
 def _combine(found: Sequence[Row], now: datetime) -> LinkLock:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from storage.core import Engine, Repository, Row, Statement, Unit, as_time, count, many, now_utc, one, rows, unit
 from storage.errors import ImportConflict
 from storage.models import Account, ImportCounts, ImportRow, Platform, Training, Wave, WaveResult, WaveStanding
-from storage.repositories.chats import account_of
+from storage.repositories.chats import ACCOUNT_FIELDS, APPLICANT_ACCOUNT, account_of
 
 
 def wave_of(r: Row) -> Wave:
@@ -32,7 +32,10 @@ class AccountRepository(Repository):
         return await self._all(account_of, "SELECT * FROM accounts WHERE phone = ? ORDER BY id", (phone,))
 
     async def by_phone_and_nik(self, phone: str, nik_hash: str) -> Account | None:
-        return await self._one(account_of, "SELECT * FROM accounts WHERE phone = ? AND nik_hash = ?", (phone, nik_hash))
+        """The account these prove, as its applicant sees it (no card or balance before the result is announced)."""
+        columns = ", ".join(f"{expr} AS {c}" for expr, c in zip(APPLICANT_ACCOUNT, ACCOUNT_FIELDS, strict=True))
+        return await self._one(account_of, f"SELECT {columns} FROM accounts a WHERE phone = ? AND nik_hash = ?",
+                               (phone, nik_hash))
 
     async def get(self, account_id: int) -> Account | None:
         return await self._one(account_of, "SELECT * FROM accounts WHERE id = ?", (account_id,))

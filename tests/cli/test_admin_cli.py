@@ -98,3 +98,5 @@ def test_every_help_names_the_settings_it_needs() -> None:
     assert "TELEGRAM_BOT_TOKEN" in found[("run",)].format_help()
     assert "NIK_PEPPER" in found[("admin", "import")].format_help()
     assert "PUBLIC_URL" in found[("serve",)].format_help()
+    assert "WHATSAPP_CODES_PER_HOUR" in found[("serve",)].format_help()  # issue 14.5's limits
+    assert "RETENTION_AUDIT_DAYS" in found[("retention",)].format_help()

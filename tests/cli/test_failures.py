@@ -72,6 +72,8 @@ CASES = [  # (arguments, settings, what the line says)
     (["demo-data", "no/such/folder/x.csv"], {}, "File tidak dapat ditulis"),
     (["import-catalogue", "missing.csv"], {}, "missing.csv"),
     (["backup", "copy.sqlite3"], {}, "no database at"),
+    (["retention"], {}, "no database at"),
+    (["retention", "--dry-run"], {"RETENTION_AUDIT_DAYS": "0"}, "invalid setting RETENTION_AUDIT_DAYS"),
     (["backup", "copy.sqlite3"], {"DATABASE_URL": "postgresql://u@127.0.0.1/x"}, "pg_dump"),
     (["restore", "missing.sqlite3"], {}, "no backup file at missing.sqlite3"),
     (["whoami"], {}, "TELEGRAM_BOT_TOKEN is required"),

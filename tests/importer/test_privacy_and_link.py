@@ -71,7 +71,11 @@ async def test_linking_works_with_the_imported_phone_and_nik(tmp_path: Path, per
         await chat.link(siti.phone, siti.nik)
         assert "Berhasil" in chat.text_out and siti.name.split()[0] in chat.text_out
         await chat.command("kartu")
-        assert siti.card_number is not None and siti.card_number[-4:] in chat.text_out
+        assert siti.card_number is not None and siti.card_number[-4:] not in chat.text_out
+        assert "belum diumumkan" in chat.text_out  # imported, not announced: the card comes with the result
+        await app.storage.waves.publish(siti.wave)
+        await chat.command("kartu")
+        assert siti.card_number[-4:] in chat.text_out
         assert "Rp3.550.000" in chat.text_out
     finally:
         await app.close()

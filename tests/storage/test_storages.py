@@ -24,6 +24,8 @@ from storage.models import (
     Platform,
     PostKind,
     PostState,
+    RetentionCounts,
+    RetentionCutoffs,
     TicketInput,
     Training,
     WaveResult,
@@ -142,6 +144,24 @@ async def test_link_attempts_lock_and_expire(storage: Storage) -> None:
     assert lock.failures == 1  # an expired lock starts the count again
     await storage.link_attempts.clear(keys)
     assert (await storage.link_attempts.state(keys, later)).failures == 0
+
+
+async def test_verification_codes_are_limited_per_chat_number_and_hour(storage: Storage) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    at = [start + timedelta(minutes=m) for m in range(10)]
+    siti, budi = "+6281100000001", "+6281100000002"
+    assert await storage.link_codes.request(1, siti, at[0], 2, 3, 4) is None
+    assert await storage.link_codes.request(1, budi, at[1], 2, 3, 4) is None
+    assert await storage.link_codes.request(1, siti, at[2], 2, 3, 4) == at[0] + timedelta(hours=1)  # chat 1: 2
+    assert await storage.link_codes.request(2, siti, at[3], 2, 3, 4) is None
+    assert await storage.link_codes.request(3, siti, at[4], 2, 2, 4) == at[0] + timedelta(hours=1)  # siti: 2
+    assert await storage.link_codes.request(4, budi, at[5], 2, 3, 4) is None
+    # All chats together: 4 in the hour; a refused request is not counted, so the 4th place frees at at[0] + 1 h.
+    assert await storage.link_codes.request(5, "+6281100000005", at[6], 2, 3, 4) == at[0] + timedelta(hours=1)
+    assert await storage.link_codes.request(5, "+6281100000005", at[0] + timedelta(hours=1), 2, 3, 4) is None
+    # Chat 1 and several limits at once: the latest time says when every limit has room.
+    assert await storage.link_codes.request(1, budi, at[1] + timedelta(minutes=59), 1, 1, 9) == \
+        at[5] + timedelta(hours=1)
 
 
 async def test_progress_keeps_the_first_time(storage: Storage) -> None:
@@ -504,3 +524,39 @@ async def test_two_desk_workers_never_take_the_same_ticket(storage: Storage, now
     first, second = await asyncio.gather(*(storage.tickets.claim(4, now, timedelta(seconds=60)) for _ in range(2)))
     taken = [b.ticket.id for b in first] + [b.ticket.id for b in second]
     assert len(taken) == len(set(taken)) == 6
+
+
+async def test_retention_deletes_only_what_is_older_than_its_cutoff(storage: Storage, now: datetime) -> None:
+    old, recent = now - timedelta(days=400), now - timedelta(days=1)
+    kept_open, closed_old, closed_recent = [
+        (await storage.tickets.open(await _ticket_chat(storage, f"50{n}"), None, "x", f"50{n}", old))[0]
+        for n in range(3)]
+    window = timedelta(minutes=1)
+    for ticket in (kept_open, closed_old, closed_recent):
+        await storage.tickets.receive(ticket.id, "x", TicketInput(PostKind.TEXT, "NIK saya ****"), old, 10, window)
+    await storage.tickets.close(closed_old.id, "9000002", "support", "selesai", old)
+    await storage.tickets.close(closed_recent.id, "9000002", "support", "selesai", recent)
+    for n in range(1, 4):
+        await linked(storage, n)
+    broadcast = await storage.outbox.create(BroadcastKind.BROADCAST, "9000001", body="Halo")
+    await storage.outbox.start(broadcast.id)
+    await expand(storage, broadcast.id)
+    sent_old, sent_recent, pending = await storage.outbox.claim("telegram", 10, now)
+    await storage.outbox.mark_sent(sent_old.id, "m1", old)
+    await storage.outbox.mark_sent(sent_recent.id, "m2", recent)
+    await storage.outbox.release(pending.id, old)  # still to send, however old: kept
+    await storage.database.execute("UPDATE audit_log SET at = ?", (old,))
+    await storage.audit.record("9000001", "admin", "lookup", "account:1")
+    audit_before = len(await storage.audit.recent(1000))
+    cutoffs = RetentionCutoffs(tickets=now - timedelta(days=180), audit=now - timedelta(days=365),
+                               deliveries=now - timedelta(days=90))
+    expected = RetentionCounts(tickets=1, ticket_messages=2, audit=audit_before - 1, deliveries=1)  # + the closing note
+    assert await storage.retention.counts(cutoffs) == expected  # the dry run deletes nothing
+    assert await storage.retention.counts(cutoffs) == expected
+    assert await storage.retention.purge(cutoffs) == expected
+    assert await storage.retention.counts(cutoffs) == RetentionCounts()
+    assert await storage.tickets.get(closed_old.id) is None and await storage.tickets.messages(closed_old.id) == []
+    assert await storage.tickets.get(closed_recent.id) is not None and await storage.tickets.get(kept_open.id)
+    assert [e.action for e in await storage.audit.recent(1000)] == ["lookup"]
+    views = await storage.outbox.for_chats([c.chat.id for c in (sent_old, sent_recent, pending)], 10)
+    assert sorted(v.state for v in views) == sorted([DeliveryState.SENT, DeliveryState.PENDING])
