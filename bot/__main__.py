@@ -168,7 +168,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         case "import":
             return await importer.run_import(settings, args.file)
         case "sender":
-            from bot.run import sender_main
+            from bot.outbox import sender_main
 
             return await sender_main(settings)
         case "admin":

@@ -3,8 +3,8 @@
 - transport.py: the `Transport` protocol and `Outcome`     - budget.py: the bot's send budget, shared by processes
 - worker.py: claim, send, record, housekeeping
 
-Each channel's transport lives in its channel package (bot/channels/*/transport.py); bot/run.py picks them for the
-configured channels and runs the sender inside `run` and `serve`, or alone (`python -m bot sender`).
+Each channel's transport lives in its channel package (bot/channels/*/transport.py); bot/outbox.py picks them for
+the configured channels and runs the sender inside `run` and `serve`, or alone (`python -m bot sender`).
 """
 
 from __future__ import annotations

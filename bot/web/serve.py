@@ -22,7 +22,7 @@ from bot.channels.whatsapp.pacing import Pacer
 from bot.channels.whatsapp.templates import TemplateNames
 from bot.channels.whatsapp.transport import WhatsAppTransport
 from bot.metrics import Metrics
-from bot.run import build_transports, run_sender
+from bot.outbox import build_transports, run_sender
 from bot.sender.transport import Transport
 from bot.settings import Settings, warn_about_pepper
 from bot.signals import STOP_SIGNALS

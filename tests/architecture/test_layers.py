@@ -2,7 +2,7 @@
 
 - handlers/ is platform-free: it never imports bot/ nor a platform's or web library;
 - storage/ never imports handlers/ nor bot/ (nor a platform's library);
-- bot/channels/* never import the wiring (bot/run.py, bot/web/, bot/__main__.py): wiring imports channels;
+- bot/channels/* never import the wiring (bot/run.py, bot/outbox.py, bot/web/, bot/__main__.py);
 - no import cycles among the imports that run when a module is imported;
 - in bot/, a function-level import says why it is deferred (a `# deferred:` comment above it in its function).
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS = ("telegram", "httpx", "starlette", "uvicorn", "aiohttp", "aiogram", "pywa", "h11", "httptools",
              "websockets", "anyio")
 DRIVERS = ("aiosqlite", "asyncpg", "sqlite3")
-WIRING = ("bot.run", "bot.web", "bot.__main__")
+WIRING = ("bot.run", "bot.outbox", "bot.web", "bot.__main__")
 
 
 def _under(name: str, packages: Iterable[str]) -> bool:
