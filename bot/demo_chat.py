@@ -26,12 +26,14 @@ from typing import TextIO
 
 from bot.app import App, load_demo, open_app
 from bot.channels.console import ConsoleChannel, LocalFiles, is_exit, read_lines, to_plain
+from bot.channels.console.transport import ConsoleTransport
+from bot.channels.telegram.topics import SupportDesk
 from bot.demo import DEMO_PEPPER, applicants, demo_people, demo_wave_times
 from bot.sender import build_sender
-from bot.sender.console import ConsoleTransport
 from bot.sender.transport import Outcome, Recipient
 from bot.settings import Settings
 from handlers.api import Reply
+from handlers.digits import parse_int
 from handlers.i18n import DEFAULT_LOCALE, translator
 from handlers.roles import Channel, Principal
 from handlers.workhours import HandoffConfig
@@ -137,8 +139,6 @@ class DemoConsole:
     (`settle`), so what they print comes before the next prompt."""
 
     def __init__(self, app: App, out: TextIO) -> None:
-        from bot.channels.telegram.topics import SupportDesk
-
         self.app, self.out = app, out
         self.t = translator(DEFAULT_LOCALE)
         people = demo_people()
@@ -231,8 +231,6 @@ class DemoConsole:
         return t.gettext("Sekarang Anda pemohon lagi.")
 
     async def _choose_topic(self, arg: str) -> None:
-        from handlers.digits import parse_int
-
         number = parse_int(arg.lstrip("#"))
         ticket = await self.app.storage.tickets.get(number) if number is not None else None
         if ticket is None or ticket.topic_id is None:

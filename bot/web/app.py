@@ -25,6 +25,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.app import App
+from bot.channels.telegram.application import ALLOWED_UPDATES
+from bot.channels.telegram.processor import chat_key
+from bot.channels.telegram.webhook import read_update
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import StatusUpdate
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
@@ -33,7 +36,6 @@ from bot.web.gauges import StoredGauges, at_low_priority, reader
 from bot.web.limits import MAX_BODY_BYTES, BodyLimit
 from bot.web.queue import DEFAULT_MAX_PENDING, DEFAULT_WORKERS, Batch, KeyedQueue
 from bot.web.security import SIGNATURE_HEADER, TELEGRAM_SECRET_HEADER, same_secret, valid_signature
-from bot.web.updates import read_update
 from handlers.api import Event, EventKind
 from handlers.handoff import STAFF_PERIOD as TICKET_PERIOD
 from handlers.router import GO, Router
@@ -163,8 +165,6 @@ class Web:
             await self.whatsapp.client.close()
 
     async def _start_telegram(self) -> None:
-        from bot.channels.telegram.application import ALLOWED_UPDATES
-
         application = self.telegram
         if self.app.storage.turns.shared:  # several processes: a chat's updates take turns across them
             application.update_processor.guard = self._telegram_turn
@@ -212,8 +212,6 @@ class Web:
         # One process: the redelivery check is the first step of the background work, in the chat's order, so
         # that the 200 does not wait behind the database's queue (under load it took 3 x longer than WhatsApp's).
         # A redelivery still meets the first delivery's id there: it is dropped unhandled, as before.
-        from bot.channels.telegram.processor import chat_key
-
         if not self.queue.submit(f"tg:{chat_key(update)}", _bind(self._telegram_update, update)):
             self.metrics.webhooks.inc("telegram", "busy")
             log.warning("webhook queue full (%d): asking Telegram to deliver again later", self.queue.pending)
@@ -235,8 +233,6 @@ class Web:
     async def _take_turn(self, update: Any) -> None:
         """Telegram sends a chat's next update only after our 200 for this one: the ticket taken now puts the
         chat's updates in the platform's order, whichever process each one reaches."""
-        from bot.channels.telegram.processor import chat_key
-
         key = chat_key(update)
         if self.app.storage.turns.shared and key is not None:
             self._tickets[update.update_id] = await self.app.storage.turns.take("telegram", str(key))

@@ -13,12 +13,17 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from bot.app import App, open_app
+from bot.channels.telegram import build_application
+from bot.channels.telegram.delivery import Delivery
+from bot.channels.telegram.request import lean_request
+from bot.channels.telegram.topics import support_desk
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.client import WhatsAppClient
 from bot.channels.whatsapp.pacing import Pacer
 from bot.channels.whatsapp.templates import TemplateNames
 from bot.channels.whatsapp.transport import WhatsAppTransport
 from bot.metrics import Metrics
+from bot.outbox import build_transports, run_sender
 from bot.sender.transport import Transport
 from bot.settings import Settings, warn_about_pepper
 from bot.signals import STOP_SIGNALS
@@ -53,13 +58,8 @@ def build_web(app: App, settings: Settings, *, workers: list[Worker] | None = No
     if whatsapp is None and settings.whatsapp_configured:
         whatsapp = whatsapp_channel(app, settings, metrics)
     if telegram is None and settings.telegram_bot_token:
-        from bot.channels.telegram import build_application
-        from bot.channels.telegram.request import lean_request
-
         telegram = build_application(app, settings, request=lean_request(TELEGRAM_CONNECTIONS))
     if telegram is not None and whatsapp is not None:
-        from bot.channels.telegram.delivery import Delivery
-
         delivery = Delivery(telegram.bot)
 
         async def forward(notice: Notice) -> None:
@@ -102,8 +102,6 @@ class SenderWorker:
         self._task: asyncio.Task[object] | None = None
 
     async def start(self) -> None:
-        from bot.sender import run_sender
-
         self._stop.clear()
         self._task = asyncio.create_task(run_sender(self.app, self.settings, self._stop, self.transports),
                                          name="sender")
@@ -127,8 +125,6 @@ class SenderWorker:
 
 def sender_worker(app: App, settings: Settings, web: Web) -> SenderWorker:
     """The sender with a transport per configured channel; WhatsApp's shares the channel's client and pace."""
-    from bot.sender import build_transports
-
     transports = build_transports(settings)
     if web.whatsapp is not None:
         transports.append(WhatsAppTransport.for_channel(web.whatsapp, settings.whatsapp_tier_limit))
@@ -177,8 +173,6 @@ async def serve(settings: Settings) -> int:
     try:
         web = build_web(app, settings)
         web.workers.append(sender_worker(app, settings, web))
-        from bot.channels.telegram.topics import support_desk
-
         desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
         if desk is not None:
             web.workers.append(desk)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pytest
 
 from bot.app import App
+from bot.channels.telegram.transport import TelegramTransport
 from bot.demo import DEMO_PEPPER, applicants
 from bot.sender import Sender, build_sender
-from bot.sender.telegram import TelegramTransport
 from bot.settings import load_settings
 from handlers.identity import hash_nik
 from handlers.roles import Channel

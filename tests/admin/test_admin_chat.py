@@ -13,8 +13,8 @@ import pytest
 from telegram.constants import FileSizeLimit, MessageLimit
 
 from bot.app import App
+from bot.channels.telegram.transport import TelegramTransport
 from bot.demo import DEMO_PEPPER
-from bot.sender.telegram import TelegramTransport
 from handlers import admin as admin_module
 from handlers.api import Document, EventKind
 from handlers.roles import Channel
@@ -45,7 +45,7 @@ def test_platform_limits_mirrored_in_handlers_agree_with_telegram() -> None:
 @pytest.fixture
 async def files(app: App, api: FakeBotApi) -> AsyncIterator[FakeBotApi]:
     """Downloads of uploaded files through the sender's Telegram transport (the fake server serves them)."""
-    from bot.sender.telegram import TelegramFiles
+    from bot.channels.telegram.transport import TelegramFiles
 
     transport = TelegramTransport(api.token, api.base_url, rate=30, concurrency=2)
     await transport.start()

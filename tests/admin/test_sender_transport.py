@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from bot.channels.telegram.transport import TelegramTransport
 from bot.http_post import HttpError, PostClient
-from bot.sender.telegram import TelegramTransport
 from bot.sender.transport import Outcome, OutcomeKind, Recipient
 from handlers.api import Button, Reply, rows
 from tests.auxil.fake_bot_api import FakeBotApi

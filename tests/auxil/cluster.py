@@ -188,7 +188,7 @@ def sender_command() -> list[str]:
     commands = next(a for a in _parser()._actions if a.dest == "command").choices  # type: ignore[union-attr]
     if "sender" in (commands or {}):
         return [sys.executable, "-m", "bot", "sender"]
-    code = ("import asyncio, sys; from bot.logs import setup_logging; from bot.sender import main;"
+    code = ("import asyncio, sys; from bot.logs import setup_logging; from bot.outbox import sender_main as main;"
             " from bot.settings import load_settings; s = load_settings(); setup_logging(s.log_level);"
             " sys.exit(asyncio.run(main(s)))")
     return [sys.executable, "-c", code]

@@ -31,7 +31,7 @@ from bot.app import load_demo, open_app
 from bot.channels.telegram import build_application
 from bot.channels.telegram.topics import support_desk
 from bot.demo import DEMO_PEPPER, showcase
-from bot.sender import run_sender
+from bot.outbox import run_sender
 from bot.settings import load_settings
 from tests.auxil.fake_bot_api import Call, FakeBotApi
 from tests.benchmarks.harness import header, summary_ms

@@ -18,9 +18,9 @@ from bot.app import App, load_demo, open_app
 from bot.channels.telegram import build_application
 from bot.channels.telegram.application import file_url
 from bot.channels.telegram.topics import SupportDesk
+from bot.channels.telegram.transport import TelegramTransport
 from bot.demo import DEMO_PEPPER, DemoApplicant
 from bot.sender import Sender, Transport, build_sender
-from bot.sender.telegram import TelegramTransport
 from bot.settings import Settings, load_settings
 from tests.admin.conftest import queue_empty, run_until
 from tests.auxil.fake_bot_api import Call, FakeBotApi

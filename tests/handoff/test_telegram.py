@@ -10,7 +10,8 @@ import pytest
 from bot.app import App
 from bot.channels.telegram.topics import SupportDesk
 from bot.demo import DemoApplicant
-from bot.sender import run_sender, worker
+from bot.outbox import run_sender
+from bot.sender import worker
 from storage.models import PostState
 from tests.auxil.fake_bot_api import Call, FakeBotApi
 from tests.handoff.conftest import GROUP, Outbox, Staff, topic_of, topic_texts

@@ -22,8 +22,8 @@ from telegram.ext import Application
 
 from bot.app import App, open_app
 from bot.channels.telegram import build_application
+from bot.channels.telegram.transport import TelegramFiles
 from bot.demo import DEMO_PEPPER, DemoApplicant
-from bot.sender.telegram import TelegramFiles
 from bot.settings import Settings
 from bot.web import Web
 from handlers import admin, support

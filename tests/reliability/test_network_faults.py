@@ -17,10 +17,11 @@ import pytest
 from telegram.request import HTTPXRequest
 
 from bot.app import App
-from bot.channels.telegram import build_application, run_polling
+from bot.channels.telegram import build_application
 from bot.channels.telegram.delivery import NETWORK_RETRY_WAIT
+from bot.channels.telegram.transport import TelegramTransport
+from bot.run import run_polling
 from bot.sender import build_sender
-from bot.sender.telegram import TelegramTransport
 from bot.settings import Settings, load_settings
 from storage.models import Audience, BroadcastKind
 from tests.admin.conftest import populate, queue_empty, run_until

@@ -20,9 +20,9 @@ import pytest
 
 from bot.app import App
 from bot.channels.telegram import build_application
+from bot.channels.telegram.transport import TelegramFiles
 from bot.demo import DEMO_PEPPER, DemoApplicant, applicants
 from bot.logs import MaskingFilter
-from bot.sender.telegram import TelegramFiles
 from bot.settings import Settings
 from handlers.roles import Channel
 from tests.auxil.fake_bot_api import FakeBotApi

@@ -13,10 +13,10 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.app import App
-from bot.channels.telegram import run_polling
 from bot.channels.telegram.application import file_url
 from bot.channels.telegram.commands import APPLICANT_COMMANDS
 from bot.channels.telegram.request import LeanRequest
+from bot.run import run_polling
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.api import MAX_ACTION_BYTES
 from tests.auxil.fake_bot_api import FakeBotApi

@@ -1,4 +1,5 @@
-"""The python-telegram-bot `Application`: one catch-all handler in front of the router, and long polling."""
+"""The python-telegram-bot `Application`: one catch-all handler in front of the router (bot/run.py polls with it,
+bot/web/serve.py feeds it webhooks)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import time
 from collections.abc import Callable
 
 from telegram import Update
-from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot.app import App, open_app
+from bot.app import App
 from bot.channels.telegram.commands import set_commands
 from bot.channels.telegram.delivery import Delivery, guarded
 from bot.channels.telegram.groups import GroupPolicy
@@ -20,9 +20,7 @@ from bot.channels.telegram.processor import DEFAULT_MAX_CONCURRENT_UPDATES, Chat
 from bot.channels.telegram.request import ANSWER_CONNECTIONS, POLL_CONNECTIONS, lean_request
 from bot.channels.telegram.updates import to_event
 from bot.logs import mask_text
-from bot.sender import run_sender
-from bot.settings import Settings, warn_about_pepper
-from bot.signals import stop_on_signals
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -95,50 +93,3 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     error = context.error
     log.error("update failed: %s: %s", type(error).__name__, mask_text(str(error)), exc_info=error)
 
-
-async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
-    """Long polling until SIGINT/SIGTERM (or `stop` is set); returns the process exit code."""
-    settings.require_telegram_token()
-    settings.require_pepper()
-    stop = stop or asyncio.Event()
-    app = await open_app(settings)
-    remove_signal_handlers = stop_on_signals(stop)
-    try:
-        application = build_application(app, settings)
-        try:
-            await application.initialize()
-        except TelegramError as exc:
-            await application.bot.shutdown()
-            if isinstance(exc, InvalidToken):  # its message holds the token: not logged
-                log.error("Telegram refused TELEGRAM_BOT_TOKEN: check the token from @BotFather")
-                return 2
-            log.error("cannot reach the Telegram Bot API at %s: %s", settings.telegram_api_url, mask_text(str(exc)))
-            return 1
-        try:
-            if application.post_init is not None:
-                await application.post_init(application)
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
-            log.info("polling as @%s; stop with Ctrl+C", application.bot.username)
-            warn_about_pepper()
-            from bot.channels.telegram.topics import support_desk
-
-            desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
-            if desk is not None:
-                await desk.start()
-            # The outbox sender (announcements, broadcasts, relays) runs beside polling and stops with it.
-            sender = asyncio.create_task(run_sender(app, settings, stop), name="sender")
-            await stop.wait()
-            log.info("stopping")
-            await sender
-            if desk is not None:
-                await desk.stop()
-            await application.updater.stop()
-            await application.stop()
-        finally:
-            await application.shutdown()
-    finally:
-        remove_signal_handlers()
-        await app.close()
-    return 0

@@ -19,26 +19,24 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from telegram import Bot
 from telegram.constants import ForumTopicLimit, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.app import App
 from bot.channels.telegram.application import file_url
 from bot.channels.telegram.delivery import DEFAULT_SEND_RATE, debit, retry_seconds
 from bot.channels.telegram.markup import split_html
 from bot.logs import mask_text
 from bot.pacing import TokenBucket, send_budget
+from bot.settings import Settings
 from handlers.context import Services
 from handlers.handoff import post_text, ticket_card, topic_name
 from storage import StorageError
 from storage.models import DeskBatch, PostKind, Ticket, TicketMessage
-
-if TYPE_CHECKING:
-    from bot.app import App
-    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from telegram import Update
+
 log = logging.getLogger(__name__)
 
 # Keys whose value is a User (or a list of Users) in the updates a chatbot receives.
@@ -24,8 +26,6 @@ PRIVATE = "private"
 def read_update(data: dict[str, Any], bot: Any) -> Any:
     """The `telegram.Update` of `data`, repaired where only well-known defaults are missing; None when it cannot be
     read even so (logged once)."""
-    from telegram import Update
-
     try:
         return Update.de_json(data, bot)
     except Exception as exc:  # any shape PTB cannot read: a missing field, a wrong type
