@@ -37,7 +37,7 @@ STAFF_COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("siaran_status", N_("Status siaran dan pengumuman"), Role.ADMIN),
     ("peran", N_("Beri atau cabut peran petugas"), Role.ADMIN),
     ("audit", N_("Log audit"), Role.ADMIN),
-    ("tiket", N_("Tiket bantuan yang terbuka"), Role.ADMIN),  # handlers/handoff.py (issue 8)
+    ("tiket", N_("Tiket bantuan yang terbuka"), Role.ADMIN),  # handlers/handoff/report.py (issue 8)
 )
 BASIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("menu", N_("Menu utama")),
