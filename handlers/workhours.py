@@ -137,6 +137,7 @@ class HandoffConfig:
     flood_messages: int = 10  # an applicant's messages relayed per window; more are refused with a clear answer
     flood_window: timedelta = timedelta(seconds=60)
     max_file_bytes: int = 20 * 1024 * 1024  # larger photos and documents are not relayed
+    tickets_per_hour: int = 3  # new tickets a chat may open within an hour (issue 14.8: one chat flooded the desk)
 
     @property
     def enabled(self) -> bool:

@@ -13,7 +13,7 @@ from handlers.digits import parse_int
 from handlers.handoff.shared import routes, staff_t
 from handlers.i18n import Translator
 from handlers.identity import mask_niks, mask_phone
-from handlers.menu import show_menu
+from handlers.menu import command_button, show_menu
 from handlers.roles import Channel, Role
 from handlers.router import GO, Router, escape
 from handlers.support import CHANNEL_LABELS
@@ -24,6 +24,7 @@ CLOSE = "ho_done"  # the applicant's "Masalah selesai" (arg: ticket id)
 RATE = "ho_rate"  # the applicant's rating (arg: "ticket:score")
 RATINGS = range(1, 6)
 ACK_QUIET = timedelta(minutes=5)  # a relayed message is acknowledged when the previous one is older than this
+TICKET_WINDOW = timedelta(hours=1)  # new tickets per chat are limited per this window (SUPPORT_TICKETS_PER_HOUR)
 
 
 async def _current(ctx: Context) -> Ticket | None:
@@ -64,11 +65,34 @@ async def contact_staff(ctx: Context) -> None:
                      t.gettext("Petugas sudah membalas; balasannya ada di chat ini."))
         ctx.say("\n".join(lines), _ticket_buttons(ctx, ticket))
         return
+    if await _over_ticket_limit(ctx):
+        return
     await ctx.set_step(Step.HANDOFF_AWAIT_QUESTION)
     ctx.say(t.gettext("Tulis pertanyaan Anda untuk petugas dalam satu pesan; boleh dengan foto atau dokumen"
                       " pendukung. Petugas akan membalas di chat ini.\n\n⚠️ Jangan kirim NIK, PIN, kode OTP, atau kata"
                       " sandi: petugas tidak pernah memintanya."),
             rows(Button(t.gettext("Batal"), GO, "menu")))
+
+
+async def _over_ticket_limit(ctx: Context) -> bool:
+    """True (after telling the applicant when they can try again) when the chat already opened as many tickets
+    within the hour as it may (issue 14.8: one chat's 25 tickets in 16.5 s held up everyone else's)."""
+    limit = ctx.config.handoff.tickets_per_hour
+    now = ctx.now()
+    opened = await ctx.storage.tickets.opened_since(ctx.chat.id, now - TICKET_WINDOW)
+    if len(opened) < limit:
+        return False
+    t = ctx.t
+    again = opened[len(opened) - limit] + TICKET_WINDOW  # when the oldest one that counts leaves the window
+    ctx.say(t.ngettext(
+        "Anda sudah membuka {n} tiket dalam 1 jam terakhir, batas untuk satu chat. Silakan coba lagi setelah {time}."
+        " Sementara itu, tulis pertanyaan Anda di sini: saya coba jawab dari tanya jawab (FAQ), atau pilih dari"
+        " menu.",
+        "Anda sudah membuka {n} tiket dalam 1 jam terakhir, batas untuk satu chat. Silakan coba lagi setelah {time}."
+        " Sementara itu, tulis pertanyaan Anda di sini: saya coba jawab dari tanya jawab (FAQ), atau pilih dari"
+        " menu.", limit).format(n=limit, time=t.time(again)),
+        rows(command_button(ctx, "bantuan"), command_button(ctx, "menu"), per_row=2))
+    return True
 
 
 @routes.step(Step.HANDOFF_AWAIT_QUESTION)
