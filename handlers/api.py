@@ -41,6 +41,19 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the platform an event came from can do, as its adapter says (bot/channels/*): handlers ask these, never
+    the channel's name (design note 21). The default promises nothing."""
+
+    delete_messages: bool = False  # the bot can delete the user's message (one that carried a NIK)
+    share_contact: bool = False  # a "share my phone number" button exists (else the number is typed, or given)
+    files_to_desk: bool = False  # a photo or document can go to the support desk by its file id (same platform)
+
+
+NO_CAPABILITIES = Capabilities()
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     channel: Channel
     chat_id: str
@@ -60,6 +73,7 @@ class Event:
     photo: Document | None = None  # a photo (its largest size), e.g. for an admin's broadcast; kind DOCUMENT
     thread_id: str | None = None  # the forum topic of a group message (the support group's tickets, issue 8)
     sticker: bool = False  # kind UNSUPPORTED: it was a sticker (answered with something friendly, issue 13)
+    can: Capabilities = NO_CAPABILITIES  # what the platform can do here (set by the channel's adapter)
 
     @property
     def principal(self) -> Principal:

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_datetime, get_day_names
 
 from handlers.i18n import WIB, Translator
+from handlers.roles import Channel
 
 # Day names in SUPPORT_DAYS: English or Indonesian, three letters or whole; 0 is Monday (datetime.weekday()).
 DAY_NAMES = {
@@ -132,6 +133,7 @@ class HandoffConfig:
     """The hand-off to support staff (issue 8). `chat_id` None: no support group, the hand-off is off."""
 
     chat_id: str | None = None  # the Telegram supergroup (with topics) where staff answer tickets
+    channel: Channel = Channel.TELEGRAM  # the platform of that group (the desk worker: bot/channels/telegram/topics.py)
     hours: WorkingHours = field(default_factory=WorkingHours)
     answer_within: float = 4.0  # working hours until an answer is due
     flood_messages: int = 10  # an applicant's messages relayed per window; more are refused with a clear answer

@@ -67,7 +67,8 @@ def shown_chat(channel: str, external_id: str) -> str:
     """A chat's platform id as staff read it (HTML-escaped). A WhatsApp chat id is the person's phone number: it is
     masked as every phone number staff see ("+62811****0001", `mask_phone`); staff act on the chat by its
     `chat:N` reference. Telegram ids and WhatsApp business-scoped ids are not phone numbers and stay as they are."""
-    if channel == Channel.WHATSAPP.value and is_digits(external_id):
+    named = Channel.named(channel)
+    if named is not None and named.phone_ids and is_digits(external_id):
         return escape(mask_phone("+" + external_id))
     return escape(external_id)
 
@@ -75,7 +76,8 @@ def shown_chat(channel: str, external_id: str) -> str:
 def shown_principal(principal: str) -> str:
     """A staff member or applicant as `str(Principal)` names them ("whatsapp:6281...", "9000002"), masked as above."""
     channel, sep, user_id = principal.partition(":")
-    if sep and channel == Channel.WHATSAPP.value:
+    named = Channel.named(channel) if sep else None
+    if named is not None and named.phone_ids:
         return f"{channel}:{shown_chat(channel, user_id)}"
     return escape(principal)
 

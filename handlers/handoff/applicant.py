@@ -14,9 +14,8 @@ from handlers.handoff.shared import routes, staff_t
 from handlers.i18n import Translator
 from handlers.identity import mask_niks, mask_phone
 from handlers.menu import command_button, show_menu
-from handlers.roles import Channel, Role
+from handlers.roles import Role, channel_label
 from handlers.router import GO, Router, escape
-from handlers.support import CHANNEL_LABELS
 from handlers.workhours import day_and_time
 from storage.models import PostKind, Ticket, TicketInput
 
@@ -109,7 +108,7 @@ async def question(ctx: Context) -> None:
 def _label(ctx: Context) -> str:
     """The ticket's name for staff after its number: a masked phone number and the channel."""
     phone = ctx.account.phone if ctx.account else ctx.event.sender_phone
-    channel = CHANNEL_LABELS.get(ctx.chat.channel, ctx.chat.channel)
+    channel = channel_label(ctx.chat.channel)
     return f"{mask_phone(phone)} · {channel}" if phone else f"{channel} · {staff_t().gettext('belum terhubung')}"
 
 
@@ -169,7 +168,7 @@ async def _media(ctx: Context, ticket: Ticket | None) -> TicketInput | None:
         return None
     limit = ctx.config.handoff.max_file_bytes
     what = staff_t().gettext("foto") if event.photo else escape(file.file_name or "dokumen")
-    if event.channel is not Channel.TELEGRAM:  # a WhatsApp media id means nothing to Telegram: a note instead
+    if not event.can.files_to_desk:  # e.g. a WhatsApp media id means nothing to Telegram: a note instead
         if ticket is not None:
             await ctx.storage.tickets.note(ticket.id, staff_t().gettext(
                 "📎 Pemohon mengirim {what} lewat WhatsApp. Berkas dari WhatsApp belum bisa diteruskan ke grup ini:"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers.api import Event, EventKind
 from handlers.context import Services
 from handlers.handoff.shared import SYSTEM, applicant_of, desk_context, staff_t
-from handlers.roles import Channel, Role
+from handlers.roles import Role
 from handlers.router import escape
 from handlers.support import person_text
 from handlers.workhours import day_and_time
@@ -20,7 +20,7 @@ def topic_name(ticket: Ticket) -> str:
 async def ticket_card(services: Services, ticket: Ticket, *, recreated: bool) -> str:
     """The first post of a ticket's topic: the ticket, how to answer, and the applicant's state card (audited as
     a look-up: the applicant's /akses shows that staff saw it)."""
-    event = Event(Channel.TELEGRAM, services.config.handoff.chat_id or "", SYSTEM, EventKind.TEXT)
+    event = Event(services.config.handoff.channel, services.config.handoff.chat_id or "", SYSTEM, EventKind.TEXT)
     ctx = desk_context(services, event, Role.SUPPORT)
     t = ctx.t
     lines = [t.gettext("♻️ Topik tiket ini sebelumnya terhapus; ini topik barunya.")] if recreated else []

@@ -9,7 +9,6 @@ import logging
 import re
 from collections.abc import Awaitable
 from dataclasses import replace
-from datetime import timedelta
 
 from handlers.api import Event, EventKind, Outgoing, Reply, notice_body
 from handlers.context import Context
@@ -26,7 +25,6 @@ from storage.models import Ticket
 
 log = logging.getLogger(__name__)
 
-WHATSAPP_WINDOW = timedelta(hours=24)  # Meta's customer-service window: later, the outbox sends a template
 DESK_ROLE_STATUS = "administrator"  # the bot can make topics only as an admin of the support group
 # What works in the support group (in a ticket's topic /cari, /buka and /lepas name its applicant).
 IN_TOPIC = {"cari": "cari", "find": "cari", "buka": "buka", "unlock": "buka", "lepas": "lepas", "release": "lepas"}
@@ -40,7 +38,7 @@ async def desk(router: Router, event: Event) -> Outgoing | None:
     """A group's event: the support group's is handled here (staff only); None leaves other groups to the router."""
     services = router.services
     config = services.config.handoff
-    ours = config.enabled and event.channel is Channel.TELEGRAM and event.chat_id == config.chat_id
+    ours = config.enabled and event.channel is config.channel and event.chat_id == config.chat_id
     if event.kind is EventKind.MEMBERSHIP:  # the bot joined or left a group: nothing to say to any group
         if ours:
             await _guarded(_membership(router, event))
@@ -190,9 +188,11 @@ async def _answer(ctx: Context, ticket: Ticket) -> None:
         notes.append(t.gettext("Nomor 16 digit di pesan Anda disamarkan sebelum dikirim ke pemohon."))
     if chat.blocked:
         notes.append(t.gettext("Pemohon memblokir bot: pesan ini mungkin tidak sampai."))
-    if chat.channel == Channel.WHATSAPP.value:
+    channel = Channel.named(chat.channel)
+    window = channel.reply_window if channel else None
+    if window is not None:  # outside the platform's window the outbox sends a template (WhatsApp's 24 hours)
         last = (await ctx.storage.whatsapp.last_inbound([chat.external_id])).get(chat.external_id)
-        if last is None or ctx.now() - last >= WHATSAPP_WINDOW:
+        if last is None or ctx.now() - last >= window:
             notes.append(t.gettext("Pemohon terakhir menulis lebih dari 24 jam lalu: pesan dikirim sebagai template"
                                    " WhatsApp."))
     if notes:
@@ -224,9 +224,9 @@ async def _membership(router: Router, event: Event) -> None:
                 "posting tickets" if usable else "tickets wait in the database until it is an admin again")
     summary = await storage.tickets.summary(router.services.clock() - STAFF_PERIOD, 0)
     for principal in router.services.config.admins:
-        if principal.channel is not Channel.TELEGRAM:
+        if principal.channel is not router.services.config.handoff.channel:  # admins on the desk's platform
             continue
-        chat = await storage.chats.find(Channel.TELEGRAM.value, principal.user_id)
+        chat = await storage.chats.find(principal.channel.value, principal.user_id)
         if chat is None:  # never wrote to the bot: no private chat to tell
             continue
         t = translator(chat.locale)
