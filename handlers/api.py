@@ -8,7 +8,6 @@ comes from a user must be escaped with `html.escape` before it goes into a Reply
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -143,30 +142,6 @@ class Notice:
     chat_id: str
     reply: Reply
     code: str | None = None  # a one-time verification code in the reply: WhatsApp sends the authentication template
-
-
-# A notice queued in the outbox is stored as text; one with buttons (e.g. "rate this answer", issue 8) is stored as
-# this marker and JSON, which `notice_reply` reads back when the sender renders it.
-_NOTICE_WITH_BUTTONS = "\x1ereply:"
-
-
-def notice_body(reply: Reply) -> str:
-    """How a Reply is stored as an outbox notice: its text, or with its buttons when it has some."""
-    if not reply.buttons:
-        return reply.text
-    buttons = [[[b.label, b.action, b.arg] if isinstance(b, Button) else [b.label, "", b.url] for b in row]
-               for row in reply.buttons]
-    return _NOTICE_WITH_BUTTONS + json.dumps({"text": reply.text, "buttons": buttons}, ensure_ascii=False)
-
-
-def notice_reply(body: str) -> Reply:
-    """The Reply of a stored notice (plain text, or `notice_body`'s form with buttons)."""
-    if not body.startswith(_NOTICE_WITH_BUTTONS):
-        return Reply(body)
-    data = json.loads(body[len(_NOTICE_WITH_BUTTONS):])
-    buttons = tuple(tuple(Button(label, action, arg) if action else LinkButton(label, arg)
-                          for label, action, arg in row) for row in data["buttons"])
-    return Reply(data["text"], buttons)
 
 
 def rows(*buttons: AnyButton, per_row: int = 1) -> tuple[tuple[AnyButton, ...], ...]:

@@ -10,7 +10,8 @@ import re
 from collections.abc import Awaitable
 from dataclasses import replace
 
-from handlers.api import Event, EventKind, Outgoing, Reply, notice_body
+from handlers.admin.outbox import notice_buttons
+from handlers.api import Event, EventKind, Outgoing, Reply
 from handlers.context import Context
 from handlers.digits import parse_int
 from handlers.handoff.applicant import rating_reply
@@ -208,7 +209,7 @@ async def _staff_close(ctx: Context, ticket: Ticket) -> None:
     chat = await ctx.storage.chats.get(ticket.chat_id)
     if chat is not None:  # the rating question, with its buttons, through the outbox
         reply = rating_reply(translator(chat.locale), ticket.id, by_staff=True)
-        await ctx.storage.outbox.notice(chat.id, notice_body(reply), ctx.actor, ticket.account_id)
+        await ctx.storage.outbox.notice(chat.id, reply.text, ctx.actor, ticket.account_id, notice_buttons(reply))
     ctx.say(t.gettext("Tiket #{id} ditutup; pemohon diminta memberi nilai 1-5. Topik ini ikut ditutup.").format(
         id=ticket.id))
 
