@@ -6,7 +6,7 @@ The demo plays three people, one at a time (`/sebagai pemohon | admin | petugas`
 - an admin (`console:demo-admin`, in its own chat): /gelombang, /umumkan, /siaran, /tiket, /cari, /audit ...;
 - support staff in the support group, where each ticket has its topic. The real support desk worker
   (bot/channels/telegram/topics.py) posts the tickets, through a stand-in for the Bot API that prints what it
-  would post; what staff type goes through the real hand-off code (`handlers/handoff.py`) as a message in the
+  would post; what staff type goes through the real hand-off code (`handlers/handoff/desk.py`) as a message in the
   ticket's topic, and comes back to the applicant through the outbox and the real sender.
 
 The database lives in a temporary folder that is removed at the end, Ctrl+C included.

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     support_answer_hours: float = Field(default=4, gt=0, le=200)  # working hours until an answer is due
     support_flood_messages: int = Field(default=10, ge=1, le=1000)  # an applicant's messages relayed per window
     support_flood_seconds: int = Field(default=60, ge=1, le=86_400)
+    support_tickets_per_hour: int = Field(default=3, ge=1, le=1000)  # new tickets a chat may open per hour
     support_max_file_mb: float = Field(default=20, gt=0, le=2000)  # larger photos and documents are not relayed
     support_group_per_minute: int = Field(default=20, ge=1, le=600)  # Telegram: about 20 messages/min to a group
 
@@ -176,6 +177,7 @@ class Settings(BaseSettings):
             flood_messages=self.support_flood_messages,
             flood_window=timedelta(seconds=self.support_flood_seconds),
             max_file_bytes=int(self.support_max_file_mb * 1_000_000),
+            tickets_per_hour=self.support_tickets_per_hour,
         )
 
     @property

@@ -8,7 +8,6 @@ comes from a user must be escaped with `html.escape` before it goes into a Reply
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, Required, TypedDict
@@ -41,6 +40,19 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the platform an event came from can do, as its adapter says (bot/channels/*): handlers ask these, never
+    the channel's name (design note 21). The default promises nothing."""
+
+    delete_messages: bool = False  # the bot can delete the user's message (one that carried a NIK)
+    share_contact: bool = False  # a "share my phone number" button exists (else the number is typed, or given)
+    files_to_desk: bool = False  # a photo or document can go to the support desk by its file id (same platform)
+
+
+NO_CAPABILITIES = Capabilities()
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     channel: Channel
     chat_id: str
@@ -60,6 +72,7 @@ class Event:
     photo: Document | None = None  # a photo (its largest size), e.g. for an admin's broadcast; kind DOCUMENT
     thread_id: str | None = None  # the forum topic of a group message (the support group's tickets, issue 8)
     sticker: bool = False  # kind UNSUPPORTED: it was a sticker (answered with something friendly, issue 13)
+    can: Capabilities = NO_CAPABILITIES  # what the platform can do here (set by the channel's adapter)
 
     @property
     def principal(self) -> Principal:
@@ -71,6 +84,7 @@ class EventOrigin(TypedDict, total=False):
     (`Event(kind=..., **origin)`)."""
 
     channel: Required[Channel]
+    can: Capabilities
     chat_id: Required[str]
     user_id: Required[str]
     private: bool
@@ -142,30 +156,6 @@ class Notice:
     chat_id: str
     reply: Reply
     code: str | None = None  # a one-time verification code in the reply: WhatsApp sends the authentication template
-
-
-# A notice queued in the outbox is stored as text; one with buttons (e.g. "rate this answer", issue 8) is stored as
-# this marker and JSON, which `notice_reply` reads back when the sender renders it.
-_NOTICE_WITH_BUTTONS = "\x1ereply:"
-
-
-def notice_body(reply: Reply) -> str:
-    """How a Reply is stored as an outbox notice: its text, or with its buttons when it has some."""
-    if not reply.buttons:
-        return reply.text
-    buttons = [[[b.label, b.action, b.arg] if isinstance(b, Button) else [b.label, "", b.url] for b in row]
-               for row in reply.buttons]
-    return _NOTICE_WITH_BUTTONS + json.dumps({"text": reply.text, "buttons": buttons}, ensure_ascii=False)
-
-
-def notice_reply(body: str) -> Reply:
-    """The Reply of a stored notice (plain text, or `notice_body`'s form with buttons)."""
-    if not body.startswith(_NOTICE_WITH_BUTTONS):
-        return Reply(body)
-    data = json.loads(body[len(_NOTICE_WITH_BUTTONS):])
-    buttons = tuple(tuple(Button(label, action, arg) if action else LinkButton(label, arg)
-                          for label, action, arg in row) for row in data["buttons"])
-    return Reply(data["text"], buttons)
 
 
 def rows(*buttons: AnyButton, per_row: int = 1) -> tuple[tuple[AnyButton, ...], ...]:

@@ -51,7 +51,7 @@ CODE_VALID = timedelta(minutes=10)
 
 def _types_number(ctx: Context) -> bool:
     """A channel with no "share my number" button and no number from the platform: the number is typed."""
-    return ctx.event.channel is Channel.WHATSAPP and not ctx.event.sender_phone
+    return not ctx.event.can.share_contact and not ctx.event.sender_phone
 
 
 def _keys(ctx: Context, phone: str | None = None) -> list[str]:
@@ -218,7 +218,7 @@ async def _phone_given(ctx: Context, raw_phone: str, pending: str | None = None)
     if await _locked(ctx, phone):
         return
     await ctx.set_step(Step.LINK_AWAIT_NIK, FlowState(phone=phone, pending=pending))
-    if ctx.event.channel is Channel.WHATSAPP:  # a bot cannot delete the user's message there
+    if not ctx.event.can.delete_messages:  # e.g. on WhatsApp a bot cannot delete the user's message
         text = t.gettext(
             "Nomor {phone} terdaftar. Sekarang ketik <b>16 digit NIK</b> Anda (sesuai KTP) sebagai verifikasi kedua."
             " NIK tidak disimpan. Setelah selesai, sebaiknya hapus pesan berisi NIK dari chat ini."

@@ -62,7 +62,7 @@ def menu_buttons(ctx: Context) -> tuple[tuple[AnyButton, ...], ...]:
 
 
 def contact_button(ctx: Context) -> Button | None:
-    """"Hubungi petugas": the hand-off to a person (handlers/handoff.py), when a support group is configured."""
+    """"Hubungi petugas": the hand-off to a person (handlers/handoff/), when a support group is configured."""
     return command_button(ctx, "petugas") if ctx.config.handoff.enabled else None
 
 

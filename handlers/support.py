@@ -19,7 +19,7 @@ from handlers.context import Context
 from handlers.digits import parse_int
 from handlers.i18n import N_, Translator, translator
 from handlers.identity import PhoneError, check_nik, hash_nik, mask_card, mask_niks, mask_phone, normalize_phone
-from handlers.roles import Channel, Role
+from handlers.roles import Channel, Role, channel_label
 from handlers.router import ADMINS, ALL_ROLES, GO, STAFF, Routes, escape
 from storage.models import Account, BroadcastKind, Chat, DeliveryState, DeliveryView, WaveResult
 
@@ -35,8 +35,6 @@ MIN_REASON = 3
 
 _NUMERIC = re.compile(r"^[+(]?\d[\d\-().]*$", re.ASCII)  # ASCII digits only (handlers/digits.py)
 _INTERNAL = re.compile(r"^(akun|account|chat):(\d{1,12})$", re.IGNORECASE | re.ASCII)
-CHANNEL_LABELS = {Channel.TELEGRAM.value: "Telegram", Channel.WHATSAPP.value: "WhatsApp",
-                  Channel.CONSOLE.value: "Terminal"}
 DELIVERY_LABELS = {DeliveryState.PENDING: N_("antre"), DeliveryState.SENDING: N_("sedang dikirim"),
                    DeliveryState.SENT: N_("terkirim"), DeliveryState.FAILED: N_("gagal"),
                    DeliveryState.BLOCKED: N_("bot diblokir"), DeliveryState.CANCELLED: N_("tidak dikirim")}
@@ -102,12 +100,13 @@ async def find_people(ctx: Context, target: str) -> tuple[list[Person], list[str
             accounts.update({account.id: account} if account else {})
     elif ":" in text:
         channel, _, external = text.partition(":")
-        if channel.lower() in CHANNEL_LABELS:
+        named = Channel.named(channel)
+        if named is not None:
             kinds.append(N_("ID chat"))
             external = external.strip()
-            if channel.lower() == Channel.WHATSAPP.value:
+            if named.phone_ids:
                 external = external.lstrip("+")
-            chats += await storage.staff.find_chats(external, channel.lower())
+            chats += await storage.staff.find_chats(external, named.value)
     else:
         digits = re.sub(r"[\s\-().]", "", text)
         if re.fullmatch(r"\+?\d{4,20}", digits):
@@ -222,7 +221,7 @@ async def person_text(ctx: Context, person: Person) -> str:
         if chat.blocked:
             flags.append(t.gettext("memblokir bot"))
         lines.append("• " + t.gettext("{channel} {external} (chat:{id}): {flags}; terakhir aktif {seen}").format(
-            channel=CHANNEL_LABELS.get(chat.channel, escape(chat.channel)),
+            channel=escape(channel_label(chat.channel)),
             external=shown_chat(chat.channel, chat.external_id),
             id=chat.id, flags=", ".join(flags), seen=t.time(chat.last_seen)))
     if account is not None and not person.chats:
@@ -320,7 +319,7 @@ async def unlink_ask(ctx: Context) -> None:
         ctx.say(t.gettext("{ref} tidak terhubung dengan chat mana pun.").format(ref=person.reference))
         return
     request = await ctx.storage.staff.audit(ctx.actor, ctx.role.value, "unlink_request", person.subject, reason)
-    where = ", ".join(f"{CHANNEL_LABELS.get(c.channel, escape(c.channel))} {shown_chat(c.channel, c.external_id)}"
+    where = ", ".join(f"{escape(channel_label(c.channel))} {shown_chat(c.channel, c.external_id)}"
                       for c in linked)
     ctx.say(t.gettext("Putuskan akun {ref} ({name}) dari {where}? Pemohon diberi tahu beserta alasannya:"
                       " <i>{reason}</i>").format(ref=person.reference, name=escape(person.account.name), where=where,

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from babel.dates import format_datetime, get_day_names
 
 from handlers.i18n import WIB, Translator
+from handlers.roles import Channel
 
 # Day names in SUPPORT_DAYS: English or Indonesian, three letters or whole; 0 is Monday (datetime.weekday()).
 DAY_NAMES = {
@@ -132,11 +133,13 @@ class HandoffConfig:
     """The hand-off to support staff (issue 8). `chat_id` None: no support group, the hand-off is off."""
 
     chat_id: str | None = None  # the Telegram supergroup (with topics) where staff answer tickets
+    channel: Channel = Channel.TELEGRAM  # the platform of that group (the desk worker: bot/channels/telegram/topics.py)
     hours: WorkingHours = field(default_factory=WorkingHours)
     answer_within: float = 4.0  # working hours until an answer is due
     flood_messages: int = 10  # an applicant's messages relayed per window; more are refused with a clear answer
     flood_window: timedelta = timedelta(seconds=60)
     max_file_bytes: int = 20 * 1024 * 1024  # larger photos and documents are not relayed
+    tickets_per_hour: int = 3  # new tickets a chat may open within an hour (issue 14.8: one chat flooded the desk)
 
     @property
     def enabled(self) -> bool:

@@ -204,6 +204,20 @@ class Audience:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeButton:
+    """A button under a queued notice (e.g. the rating after a ticket is closed): an action with its argument, or
+    a link (`url`)."""
+
+    label: str
+    action: str = ""
+    arg: str = ""
+    url: str = ""
+
+
+NoticeButtons = tuple[tuple[NoticeButton, ...], ...]  # rows of buttons
+
+
+@dataclass(frozen=True, slots=True)
 class Broadcast:
     id: int
     kind: BroadcastKind
@@ -221,6 +235,7 @@ class Broadcast:
     expanded: bool
     queued: int
     throttled: int
+    buttons: NoticeButtons = ()  # a notice's buttons (their own column: design note 21)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from handlers.context import Context, FlowState, Step
 from handlers.digits import parse_int
 from handlers.i18n import N_, Translator, translator
 from handlers.menu import show_menu
-from handlers.roles import Channel, Role
+from handlers.roles import CHANNEL_LABELS, Channel, Role
 from handlers.router import ADMINS, GO, escape
 from storage.models import (
     Audience,
@@ -50,8 +50,7 @@ DRAFT_SCHEDULE = "adm_b_sched"
 DRAFT_AT = "adm_b_at"
 DRAFT_DROP = "adm_b_drop"
 
-CHANNEL_NAMES = {Channel.TELEGRAM.value: "Telegram", Channel.WHATSAPP.value: "WhatsApp",
-                 Channel.CONSOLE.value: "Terminal"}
+CHANNEL_NAMES = CHANNEL_LABELS  # by stored name (handlers/roles.py)
 AUDIENCE_CHANNELS = (None, Channel.TELEGRAM.value, Channel.WHATSAPP.value)
 GAP_LABELS = {GuideGap.VIDEO: N_("belum menonton video"), GuideGap.PLATFORMS: N_("belum membandingkan platform"),
               GuideGap.TRAINING: N_("belum membeli pelatihan")}

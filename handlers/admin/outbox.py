@@ -3,7 +3,7 @@ and notices."""
 
 from __future__ import annotations
 
-from handlers.api import Button, Event, EventKind, LinkButton, Reply, notice_reply, rows
+from handlers.api import Button, Event, EventKind, LinkButton, Reply, rows
 from handlers.context import Context, Services
 from handlers.i18n import Translator, translator
 from handlers.results import standing_text
@@ -15,6 +15,8 @@ from storage.models import (
     Chat,
     ChatSnapshot,
     Claim,
+    NoticeButton,
+    NoticeButtons,
     Wave,
     WaveResult,
     WaveStanding,
@@ -35,6 +37,20 @@ def broadcast_reply(t: Translator, broadcast: Broadcast) -> Reply:
     return Reply((broadcast.body or "") + footer(t), rows(*buttons), photo=broadcast.photo)
 
 
+# --- notices: a Reply kept in the outbox, its text in `body` and its buttons in a column of their own ----------------
+def notice_buttons(reply: Reply) -> NoticeButtons:
+    """The buttons of a Reply as a queued notice keeps them (`storage.outbox.notice(..., buttons=...)`)."""
+    return tuple(tuple(NoticeButton(b.label, b.action, b.arg) if isinstance(b, Button) else
+                       NoticeButton(b.label, url=b.url) for b in row) for row in reply.buttons)
+
+
+def notice_reply(broadcast: Broadcast) -> Reply:
+    """A queued notice as the Reply it was (its text, and its buttons if it has some)."""
+    buttons = tuple(tuple(LinkButton(b.label, b.url) if b.url else Button(b.label, b.action, b.arg) for b in row)
+                    for row in broadcast.buttons)
+    return Reply(broadcast.body or "", buttons)
+
+
 def _render_context(services: Services, chat: Chat, claim: Claim) -> Context:
     """A context for rendering a message to `chat` outside of an update (the sender renders at send time)."""
     event = Event(channel=Channel(chat.channel), chat_id=chat.external_id, user_id=chat.user_id or "",
@@ -49,7 +65,7 @@ def outbox_reply(services: Services, broadcast: Broadcast, claim: Claim) -> Repl
     t = translator(claim.chat.locale)
     match broadcast.kind:
         case BroadcastKind.NOTICE:
-            return notice_reply(broadcast.body or "")  # a notice may carry buttons (issue 8: the rating)
+            return notice_reply(broadcast)  # a notice may carry buttons (issue 8: the rating)
         case BroadcastKind.BROADCAST:
             return broadcast_reply(t, broadcast)
     account = claim.account

@@ -37,7 +37,7 @@ STAFF_COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("siaran_status", N_("Status siaran dan pengumuman"), Role.ADMIN),
     ("peran", N_("Beri atau cabut peran petugas"), Role.ADMIN),
     ("audit", N_("Log audit"), Role.ADMIN),
-    ("tiket", N_("Tiket bantuan yang terbuka"), Role.ADMIN),  # handlers/handoff.py (issue 8)
+    ("tiket", N_("Tiket bantuan yang terbuka"), Role.ADMIN),  # handlers/handoff/report.py (issue 8)
 )
 BASIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("menu", N_("Menu utama")),
@@ -67,7 +67,8 @@ def shown_chat(channel: str, external_id: str) -> str:
     """A chat's platform id as staff read it (HTML-escaped). A WhatsApp chat id is the person's phone number: it is
     masked as every phone number staff see ("+62811****0001", `mask_phone`); staff act on the chat by its
     `chat:N` reference. Telegram ids and WhatsApp business-scoped ids are not phone numbers and stay as they are."""
-    if channel == Channel.WHATSAPP.value and is_digits(external_id):
+    named = Channel.named(channel)
+    if named is not None and named.phone_ids and is_digits(external_id):
         return escape(mask_phone("+" + external_id))
     return escape(external_id)
 
@@ -75,7 +76,8 @@ def shown_chat(channel: str, external_id: str) -> str:
 def shown_principal(principal: str) -> str:
     """A staff member or applicant as `str(Principal)` names them ("whatsapp:6281...", "9000002"), masked as above."""
     channel, sep, user_id = principal.partition(":")
-    if sep and channel == Channel.WHATSAPP.value:
+    named = Channel.named(channel) if sep else None
+    if named is not None and named.phone_ids:
         return f"{channel}:{shown_chat(channel, user_id)}"
     return escape(principal)
 

@@ -30,6 +30,8 @@ from storage.models import (
     DeliveryState,
     DeliveryView,
     GuideGap,
+    NoticeButton,
+    NoticeButtons,
     WaveResult,
 )
 from storage.repositories.chats import ACCOUNT_COLUMNS, account_of, audit, chat_of
@@ -57,6 +59,19 @@ def audience_from_json(text: str) -> Audience:
                     gap=GuideGap(data["gap"]) if data.get("gap") else None)
 
 
+def buttons_json(buttons: NoticeButtons) -> str | None:
+    """A notice's buttons as kept in `broadcasts.buttons`: rows of {label, action, arg} or {label, url}."""
+    if not buttons:
+        return None
+    return json.dumps([[{"label": b.label, "url": b.url} if b.url else {"label": b.label, "action": b.action,
+                                                                       "arg": b.arg} for b in row]
+                       for row in buttons], ensure_ascii=False)
+
+
+def buttons_from_json(text: str | None) -> NoticeButtons:
+    return tuple(tuple(NoticeButton(**button) for button in row) for row in json.loads(text)) if text else ()
+
+
 def _broadcast(r: Row) -> Broadcast:
     return Broadcast(
         id=r["id"], kind=BroadcastKind(r["kind"]), state=BroadcastState(r["state"]), wave=r["wave"], body=r["body"],
@@ -64,6 +79,7 @@ def _broadcast(r: Row) -> Broadcast:
         scheduled_at=as_time(r["scheduled_at"]), created_by=r["created_by"], created_at=as_time(r["created_at"]),
         started_at=as_time(r["started_at"]), finished_at=as_time(r["finished_at"]),
         expanded=r["expand_stage"] >= STAGE_DONE, queued=r["queued"], throttled=r["throttled"],
+        buttons=buttons_from_json(r["buttons"]),
     )
 
 
@@ -193,14 +209,16 @@ class OutboxRepository(Repository):
         return _broadcast(row), published > 0
 
     @unit
-    def notice(self, chat_id: int, body: str, created_by: str, account_id: int | None = None) -> Unit[int]:
-        """Queue one personal message to a chat (sent even if it opted out of announcements); `account_id` files
-        it under that account for support's look-up (e.g. the chat was just unlinked from it)."""
+    def notice(self, chat_id: int, body: str, created_by: str, account_id: int | None = None,
+               buttons: NoticeButtons = ()) -> Unit[int]:
+        """Queue one personal message to a chat (sent even if it opted out of announcements), with its buttons if
+        it has some; `account_id` files it under that account for support's look-up (e.g. the chat was just
+        unlinked from it)."""
         now = now_utc()
         broadcast_id = yield value(
-            "INSERT INTO broadcasts (kind, priority, body, state, created_by, created_at, started_at,"
-            " expand_stage, queued) VALUES ('notice', ?, ?, 'running', ?, ?, ?, ?, 1) RETURNING id",
-            (PRIORITY[BroadcastKind.NOTICE], body, created_by, now, now, STAGE_DONE),
+            "INSERT INTO broadcasts (kind, priority, body, buttons, state, created_by, created_at, started_at,"
+            " expand_stage, queued) VALUES ('notice', ?, ?, ?, 'running', ?, ?, ?, ?, 1) RETURNING id",
+            (PRIORITY[BroadcastKind.NOTICE], body, buttons_json(buttons), created_by, now, now, STAGE_DONE),
         )
         yield count("INSERT INTO deliveries (broadcast_id, chat_id, person, channel, next_attempt_at)"
                     " SELECT ?, id, coalesce(?, -id), channel, ? FROM chats WHERE id = ?",

@@ -83,6 +83,11 @@ class TicketRepository(Repository):
     async def messages(self, ticket_id: int) -> list[TicketMessage]:
         return await self._all(_message, "SELECT * FROM ticket_messages WHERE ticket_id = ? ORDER BY id", (ticket_id,))
 
+    async def opened_since(self, chat_id: int, since: datetime) -> list[datetime]:
+        """When the chat's tickets opened after `since` were opened, oldest first (the limit on new tickets)."""
+        return await self._all(lambda r: as_time(r["opened_at"]), "SELECT opened_at FROM tickets WHERE chat_id = ?"
+                               " AND opened_at > ? ORDER BY opened_at", (chat_id, since))
+
     # --- the applicant ----------------------------------------------------------------------------------------
     @unit
     def open(self, chat_id: int, account_id: int | None, label: str, actor: str,

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from handlers.api import Button, Event, EventKind, Outgoing, Reply
+from bot.channels import console
+from bot.channels.telegram import updates as telegram
+from bot.channels.whatsapp import inbound as whatsapp
+from handlers.api import Button, Capabilities, Event, EventKind, Outgoing, Reply
 from handlers.roles import Channel
 from handlers.router import Router
+
+# What each channel's adapter says its events can do (design note 21): the driver's events say the same.
+CAPABILITIES = {Channel.TELEGRAM: telegram.CAPABILITIES, Channel.WHATSAPP: whatsapp.CAPABILITIES,
+                Channel.CONSOLE: console.CAPABILITIES}
 
 
 @dataclass
@@ -16,10 +23,12 @@ class ChatDriver:
     chat_id: str | None = None
     channel: Channel = Channel.CONSOLE
     language_hint: str | None = "id"
+    can: Capabilities | None = None  # what the events can do; None: what the channel's adapter says
     last: Outgoing = field(default_factory=Outgoing)
 
     def _event(self, **fields: object) -> Event:
-        base: dict[str, object] = {"channel": self.channel, "chat_id": self.chat_id or self.user_id,
+        base: dict[str, object] = {"channel": self.channel, "can": self.can or CAPABILITIES[self.channel],
+                                   "chat_id": self.chat_id or self.user_id,
                                    "user_id": self.user_id, "language_hint": self.language_hint}
         base.update(fields)
         return Event(**base)  # type: ignore[arg-type]

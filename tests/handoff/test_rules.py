@@ -270,3 +270,24 @@ async def test_the_applicant_closes_and_rates_once(
     await applicant.send("/petugas")  # a new question makes a new ticket
     await applicant.send("Pertanyaan baru")
     assert "tiket #2" in applicant.text
+
+
+async def test_a_fourth_ticket_within_an_hour_is_refused_and_the_desk_gets_three(
+    api: FakeBotApi, applicant: TelegramUser, desk: SupportDesk,
+) -> None:
+    """Issue 14.8: one chat opened 25 tickets in 16.5 s. SUPPORT_TICKETS_PER_HOUR (default 3) new tickets per chat
+    per hour; the fourth is refused with when to try again, and buttons to go on."""
+    for n in range(1, 4):
+        await open_ticket(applicant, f"Pertanyaan nomor {n}")
+        await applicant.press("Masalah selesai")
+        assert "Bagaimana pelayanan" in applicant.text
+    await applicant.send("/petugas")
+    assert "tiket #" not in applicant.text
+    assert "3 tiket dalam 1 jam" in applicant.text and "coba lagi" in applicant.text
+    assert re.search(r"\d\d\.\d\d WIB", applicant.text)  # when they can try again
+    assert "Menu" in applicant.labels and "Bantuan" in applicant.labels
+    await applicant.send("Pertanyaan nomor 4")  # not a question for a ticket: the bot answers it itself
+    assert "tiket #" not in applicant.text
+    await desk.step()
+    topics = [topic for topic in api.topics.get(str(GROUP), {}).values() if not topic.deleted]
+    assert sorted(topic.name.split(" ")[0] for topic in topics) == ["#1", "#2", "#3"]

@@ -442,6 +442,8 @@ async def test_a_chat_has_one_open_ticket_whose_messages_wait_for_the_desk(stora
     again, created_again = await storage.tickets.open(chat, None, "+62812****0001", "4001", now)
     assert created and not created_again and again.id == ticket.id and ticket.is_open
     assert (await storage.tickets.current(chat)).id == ticket.id  # type: ignore[union-attr]
+    assert await storage.tickets.opened_since(chat, now - timedelta(hours=1)) == [now]  # the limit per hour
+    assert await storage.tickets.opened_since(chat, now) == []
     window = timedelta(minutes=1)
     first = await storage.tickets.receive(ticket.id, "4001", TicketInput(PostKind.TEXT, "Halo"), now, 10, window)
     assert not first.refused and first.previous_at is None

@@ -24,6 +24,7 @@ from typing import TextIO
 from handlers.api import (
     AnyButton,
     Button,
+    Capabilities,
     Document,
     Event,
     EventKind,
@@ -103,6 +104,10 @@ async def read_lines(source: TextIO, prompt: Callable[[], None] | None = None) -
         with contextlib.suppress(Exception):
             loop.remove_reader(fd)
 
+# What the terminal can do (design note 21): it offers a "share my number" choice and promises to forget a message
+# that carried a NIK (nothing is kept); a file named there is not passed to the support group.
+CAPABILITIES = Capabilities(delete_messages=True, share_contact=True)
+
 
 @dataclass
 class ConsoleChannel:
@@ -122,8 +127,9 @@ class ConsoleChannel:
         line = line.strip()
         if not line:
             return None
-        base: EventOrigin = {"channel": self.channel, "chat_id": self.chat_id, "user_id": self.user_id,
-                "language_hint": self.language_hint, "private": self.private, "thread_id": self.thread_id}
+        base: EventOrigin = {"channel": self.channel, "can": CAPABILITIES, "chat_id": self.chat_id,
+                             "user_id": self.user_id, "language_hint": self.language_hint, "private": self.private,
+                             "thread_id": self.thread_id}
         choice = self._match_choice(line)
         if choice is not None:
             if choice.button is None:

@@ -1,6 +1,6 @@
 """The support desk on Telegram (issue 8): ticket messages posted into the support group, one forum topic per ticket.
 
-What an applicant sends to staff is stored first (handlers/handoff.py: 'queued'), so nothing is lost when the group
+What an applicant sends to staff is stored first (handlers/handoff/: 'queued'), so nothing is lost when the group
 cannot be reached. This worker claims a ticket (a lease: one worker per ticket, see storage/*/tickets.py), makes its
 topic if it has none (createForumTopic, named with the ticket number and a masked phone, opened with the applicant's
 state card), posts its messages in order (text; photos and documents by their file id, never downloaded) and

@@ -8,13 +8,18 @@ import re
 from telegram import CallbackQuery, MaybeInaccessibleMessage, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
 
-from handlers.api import Document, Event, EventKind, EventOrigin, parse_payload
+from handlers.api import Capabilities, Document, Event, EventKind, EventOrigin, parse_payload
 from handlers.roles import Channel
 
 log = logging.getLogger(__name__)
 
 # "/name" or "/name@BotName" as the first word (Telegram: 1-32 letters, digits and underscores).
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?$")
+
+# What a Telegram chat can do (handlers ask these, never the channel's name: design note 21): the bot deletes a
+# message that carried a NIK, offers a "share my number" button, and passes a file to the support group (also on
+# Telegram) by its file id.
+CAPABILITIES = Capabilities(delete_messages=True, share_contact=True, files_to_desk=True)
 
 
 def to_event(update: Update, bot_username: str | None) -> Event | None:
@@ -42,6 +47,7 @@ def to_event(update: Update, bot_username: str | None) -> Event | None:
 def _base(message: MaybeInaccessibleMessage, user: User) -> EventOrigin:
     return {
         "channel": Channel.TELEGRAM,
+        "can": CAPABILITIES,
         "chat_id": str(message.chat.id),
         "user_id": str(user.id),
         "private": message.chat.type == ChatType.PRIVATE,

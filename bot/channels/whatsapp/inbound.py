@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.api import Document, Event, EventKind, parse_payload
+from handlers.api import Capabilities, Document, Event, EventKind, parse_payload
 from handlers.digits import ASCII_DIGITS, is_digits
 from handlers.roles import Channel
 
@@ -117,6 +117,11 @@ def _sender(message: dict[str, Any], contacts: list[dict[str, Any]]) -> tuple[st
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
+# What a WhatsApp chat can do (design note 21): a bot cannot delete the user's message, has no "share my number"
+# button (the sender's number comes with each message, `sender_phone`), and a WhatsApp media id means nothing to the
+# support group on Telegram.
+CAPABILITIES = Capabilities()
+
 
 def _message(message: dict[str, Any], contacts: list[dict[str, Any]]) -> InboundMessage | None:
     message_id = message.get("id")
@@ -127,6 +132,7 @@ def _message(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Inbound
         return None
     base: dict[str, Any] = {
         "channel": Channel.WHATSAPP,
+        "can": CAPABILITIES,
         "chat_id": chat_id,
         "user_id": chat_id,
         "sender_phone": f"+{phone}" if phone else None,
