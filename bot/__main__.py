@@ -35,6 +35,7 @@ NEEDS = {
               " command",
     "demo-data": "settings: none",
     "import-catalogue": f"settings: {DATABASE} (created if missing)",
+    "import-faq": f"settings: {DATABASE} (created if missing)",
     "backup": "settings: DATABASE_PATH, an existing SQLite database (PostgreSQL: pg_dump, see docs/deploy.md)",
     "restore": "settings: DATABASE_PATH (must not exist yet: the restored copy becomes the database)",
     "whoami": "settings: TELEGRAM_BOT_TOKEN (no database, no NIK_PEPPER)",
@@ -72,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     cat = command("import-catalogue", "replace the training catalogue, all or nothing")
     cat.add_argument("trainings", type=Path, help="trainings CSV: id,platform,title,category,price,hours,url")
     cat.add_argument("--platforms", type=Path, default=None, help="platforms JSON (default: the shipped one)")
+    faq = command("import-faq", "replace the FAQ the bot answers with (TOML, like the shipped one), all or nothing")
+    faq.add_argument("file", type=Path, help="a faq.toml: see handlers/understanding/data/faq.toml")
     backup = command("backup", "copy the SQLite database while the bot runs (SQLite's online backup)")
     backup.add_argument("dest", type=Path, help="a file, or a folder (a dated file is made in it)")
     restore = command("restore", "put a backup in place as the database (the bot stopped)")
@@ -187,6 +190,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             from bot.catalogue import run_import_catalogue
 
             return await run_import_catalogue(settings, args.trainings, args.platforms)
+        case "import-faq":
+            from bot.faq import run_import_faq
+
+            return await run_import_faq(settings, args.file)
         case "backup":
             from bot.backup import run_backup
 

@@ -447,3 +447,25 @@ class MetricCounts:
     link_failures: int
     active_lockouts: int
     deliveries: dict[str, int]  # outbox deliveries by state
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFaq:
+    """The FAQ an admin imported (issue 13): the file as uploaded, its digest, who and when."""
+
+    body: str
+    version: str
+    entries: int
+    imported_at: datetime
+    imported_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedCount:
+    """A message not understood (masked), how often over the days asked, on how many days, and when last."""
+
+    text: str
+    count: int
+    days: int
+    last_day: str  # 'YYYY-MM-DD' (WIB)
+    locale: str
