@@ -30,6 +30,7 @@ BAD_FAQ = (shipped_text().replace(OLD_ANSWER, NEW_ANSWER, 1)
 NIK = "3171234507900001"  # generated, not a person's
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgres"], indirect=True)
 async def test_an_uploaded_faq_changes_the_answer_at_once_and_a_bad_one_changes_nothing(
         app: App, admin: ChatDriver, chat: ChatDriver, files: FakeBotApi) -> None:  # noqa: F811
     await chat.text("refund pelatihan")
@@ -82,6 +83,7 @@ async def test_an_applicant_cannot_import_an_faq(app: App, chat: ChatDriver) -> 
     assert "belum mengerti" in chat.text_out and "FAQ" not in chat.text_out
 
 
+@pytest.mark.parametrize("app", ["sqlite", "postgres"], indirect=True)
 async def test_messages_not_understood_are_counted_masked_and_shown_to_admins_only(
         app: App, admin: ChatDriver, chat: ChatDriver, support: ChatDriver) -> None:
     for text in (f"tolong transfer ke NIK {NIK} ya qwerty", f"Tolong transfer ke NIK {NIK}  ya qwerty!",
