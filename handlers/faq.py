@@ -10,7 +10,9 @@ the process that imports reads it again at once.
 from __future__ import annotations
 
 import logging
+import re
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from handlers.api import AnyButton, Button, LinkButton, rows
@@ -63,7 +65,12 @@ def check_faq(understanding: Understanding, text: str, now: datetime, name: str 
     """An FAQ file as an import takes it: valid, no date checked after today (WIB), and every question readable
     apart from the bot's other phrasings. DataError lists every problem."""
     book = load_faq(text, today=now.astimezone(WIB).date(), name=name)
-    understanding.with_faq(book)  # compiling it refuses a question that reads like another intent's
+    try:
+        understanding.with_faq(book)  # compiling it refuses a question that reads like another intent's
+    except DataError as exc:  # name the entry as load_faq does: "[otp] text.id.questions[2]"
+        ids = list(book.entries)
+        raise DataError([replace(p, field=re.sub(r"^entry\[(\d+)\]\.", lambda m: f"[{ids[int(m[1])]}] ", p.field))
+                         for p in exc.problems]) from None
     return book
 
 

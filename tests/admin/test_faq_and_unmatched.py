@@ -5,6 +5,7 @@ to admins (/tak_dipahami, `python -m bot admin unmatched`), never to anyone else
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from bot.app import App, open_app
 from bot.demo import DEMO_PEPPER
 from bot.settings import load_settings
-from handlers.faq import StoredFaq
+from handlers.faq import StoredFaq, check_faq
+from handlers.understanding import DataError, shipped
 from handlers.understanding.faq import shipped_text
 from tests.admin.test_admin_chat import files, upload  # noqa: F401  (the `files` fixture: uploads on the fake API)
 from tests.auxil.driver import ChatDriver
@@ -76,6 +78,16 @@ async def test_a_file_that_is_not_an_faq_is_refused_with_a_reason(admin: ChatDri
     files.add_file("utf16", "pertanyaan".encode("utf-16"), "faq.toml")
     await upload(admin, "utf16", "faq.toml", 22, "application/octet-stream")
     assert "Bukan teks UTF-8" in admin.text_out
+
+
+def test_a_question_the_bot_reads_as_another_capability_is_refused_before_anything_changes() -> None:
+    text = shipped_text().replace('"kirim ulang otp",', '"kirim ulang otp",\n  "saldo saya berapa",', 1)
+    with pytest.raises(DataError) as caught:
+        check_faq(shipped(), text, datetime.now(UTC))
+    line = next(n for n, written in enumerate(text.splitlines(), 1) if "saldo saya berapa" in written)
+    assert caught.value.lines() == [f"faq.toml, baris {line}, kolom 3: [otp] text.id.questions[6]: “saldo saya"
+                                    " berapa” terbaca sama dengan “saldo saya berapa” (balance): satu kalimat tidak"
+                                    " bisa berarti dua hal."]
 
 
 async def test_an_applicant_cannot_import_an_faq(app: App, chat: ChatDriver) -> None:
