@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from bot import admin, backup, catalogue, importer, retention
+from bot import admin, backup, catalogue, faq, importer, retention
 from bot.app import open_app
 from bot.channels.console import ConsoleChannel
 from bot.logs import mask_text, setup_logging
@@ -40,6 +40,7 @@ NEEDS = {
               " command",
     "demo-data": "settings: none",
     "import-catalogue": f"settings: {DATABASE} (created if missing)",
+    "import-faq": f"settings: {DATABASE} (created if missing)",
     "backup": "settings: DATABASE_PATH, an existing SQLite database (PostgreSQL: pg_dump, see docs/deploy.md)",
     "restore": "settings: DATABASE_PATH (must not exist yet: the restored copy becomes the database)",
     "whoami": "settings: TELEGRAM_BOT_TOKEN (no database, no NIK_PEPPER)",
@@ -80,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     cat = command("import-catalogue", "replace the training catalogue, all or nothing")
     cat.add_argument("trainings", type=Path, help="trainings CSV: id,platform,title,category,price,hours,url")
     cat.add_argument("--platforms", type=Path, default=None, help="platforms JSON (default: the shipped one)")
+    faq = command("import-faq", "replace the FAQ the bot answers with (TOML, like the shipped one), all or nothing")
+    faq.add_argument("file", type=Path, help="a faq.toml: see handlers/understanding/data/faq.toml")
     backup = command("backup", "copy the SQLite database while the bot runs (SQLite's online backup)")
     backup.add_argument("dest", type=Path, help="a file, or a folder (a dated file is made in it)")
     restore = command("restore", "put a backup in place as the database (the bot stopped)")
@@ -186,6 +189,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return importer.write_demo_file(args.file, args.accounts, args.seed)
         case "import-catalogue":
             return await catalogue.run_import_catalogue(settings, args.trainings, args.platforms)
+        case "import-faq":
+            return await faq.run_import_faq(settings, args.file)
         case "backup":
             require_database(settings)
             return backup.run_backup(settings, args.dest)

@@ -26,6 +26,13 @@ from handlers.admin import (
     status_text,
     time_example,
 )
+from handlers.admin.understanding import (
+    MAX_UNMATCHED_DAYS,
+    UNMATCHED_DAYS,
+    UNMATCHED_SHOWN,
+    unmatched_report,
+    unmatched_top,
+)
 from handlers.digits import is_digits
 from handlers.i18n import Translator, translator
 from handlers.router import escape
@@ -79,6 +86,10 @@ def add_parser(sub: argparse._SubParsersAction, needs: str) -> None:
     cast.add_argument("--at", help=f"send at this time (WIB), e.g. '{example_date(datetime.now(UTC))} 17:00'")
     cast.add_argument("--yes", action="store_true", help="queue it (without it: only show the recipient count)")
     action("status", "progress of running and recent broadcasts")
+    unmatched = action("unmatched", "the messages the bot did not understand most often (masked), for the FAQ")
+    unmatched.add_argument("--days", type=int, default=UNMATCHED_DAYS,
+                           help=f"the last N days, today included (1-{MAX_UNMATCHED_DAYS}; default {UNMATCHED_DAYS})")
+    unmatched.add_argument("--limit", type=int, default=UNMATCHED_SHOWN, help="how many to list")
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -98,6 +109,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 return await _broadcast(storage, t, args)
             case "status":
                 return await _status(storage, t)
+            case "unmatched":
+                return await _unmatched(storage, t, args.days, args.limit)
     finally:
         await storage.close()
     return 2
@@ -211,4 +224,12 @@ async def _status(storage: Storage, t: Translator) -> int:
     now = datetime.now(UTC)
     for broadcast in await storage.outbox.recent(STATUS_LIMIT, now - RECENT_STATUS):
         _out(status_text(t, await storage.outbox.stats(broadcast, now)) + "\n")
+    return 0
+
+
+async def _unmatched(storage: Storage, t: Translator, days: int, limit: int) -> int:
+    if not 1 <= days <= MAX_UNMATCHED_DAYS or limit < 1:
+        return _fail(t.gettext("Tulis jumlah hari dari 1 sampai {max}, mis. <code>/tak_dipahami 30</code>.").format(
+            max=MAX_UNMATCHED_DAYS))
+    _out(unmatched_report(t, days, await unmatched_top(storage, days, datetime.now(UTC), limit)))
     return 0

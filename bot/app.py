@@ -13,7 +13,9 @@ from bot.admin import UploadImporter
 from bot.demo import DemoApplicant, demo_wave_times
 from bot.settings import Settings
 from handlers import build_router
+from handlers.admin.understanding import unmatched_counter
 from handlers.context import HandlerConfig, Services
+from handlers.faq import StoredFaq
 from handlers.identity import hash_nik
 from handlers.router import Router
 from handlers.workhours import HandoffConfig
@@ -50,7 +52,9 @@ async def open_app(settings: Settings, *, pepper: str | None = None, database: P
         await catalogue.ensure_loaded(storage)
         pepper = pepper or settings.require_pepper()
         services = Services(storage=storage, config=handler_config(settings, pepper, handoff),
-                            importer=UploadImporter(storage, pepper))  # admins' CSV uploads (/impor)
+                            importer=UploadImporter(storage, pepper),  # admins' CSV uploads (/impor)
+                            faq=StoredFaq(storage),  # an admin's import, else the shipped file (issue 13)
+                            not_understood=[unmatched_counter(storage)])  # counted per day, masked
         return App(settings, storage, build_router(services))
     except BaseException:
         await storage.close()

@@ -33,6 +33,7 @@ class Step(StrEnum):
     SCAM_AWAIT_MESSAGE = "scam.await_message"
     TRAINING_AWAIT_KEYWORD = "training.await_keyword"
     ADMIN_AWAIT_CSV = "admin.await_csv"
+    ADMIN_AWAIT_FAQ = "admin.await_faq"  # /impor_faq: the FAQ file (issue 13)
     ADMIN_AWAIT_WAVE_TIME = "admin.await_wave_time"
     BROADCAST_AWAIT_TEXT = "broadcast.await_text"
     BROADCAST_AWAIT_PHOTO = "broadcast.await_photo"

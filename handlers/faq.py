@@ -1,19 +1,86 @@
 """Answers to the programme's common questions (issue 13): the FAQ book's entry, short, with the official place to
-go next, the bot's own help that fits the person, and, for the next wave, the schedule the admins set."""
+go next, the bot's own help that fits the person, and, for the next wave, the schedule the admins set.
+
+The FAQ in force is the one an admin imported (`import_faq`: the chat's /impor_faq and `python -m bot import-faq`
+both call it), kept in the database, else the file shipped with the bot. `StoredFaq` is the bot's `FaqSource` over
+it: it compares the stored version at most every REFRESH_SECONDS (another process's import shows within that), and
+the process that imports reads it again at once.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+from dataclasses import replace
+from datetime import datetime
+
 from handlers.api import AnyButton, Button, LinkButton, rows
 from handlers.context import Context
+from handlers.i18n import WIB
 from handlers.menu import FAQ_ACTION, command_button, contact_button, is_lolos, unknown_action
 from handlers.router import Routes, escape
-from handlers.understanding import FaqBook, FaqEntry
+from handlers.understanding import DataError, FaqBook, FaqEntry, Understanding, load_faq, shipped_faq
+from handlers.understanding.faq import FAQ_FILE
 from handlers.understanding.models import Dynamic
+from storage import Storage
 from storage.models import Wave
 
+log = logging.getLogger(__name__)
 routes = Routes()
 
 MAX_OFFERS = 2
+REFRESH_SECONDS = 30.0  # how soon a process sees an FAQ another process imported
+
+
+class StoredFaq:
+    """The FAQ in force: the database's (an admin's import), else the shipped file. A `FaqSource`."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._book: FaqBook | None = None
+        self._checked = float("-inf")
+
+    async def book(self) -> FaqBook:
+        if self._book is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
+            return self._book
+        self._checked = time.monotonic()
+        version = await self.storage.faq.version()
+        if version is None:
+            self._book = shipped_faq()
+        elif self._book is None or self._book.version != version:
+            stored = await self.storage.faq.current()
+            try:
+                self._book = load_faq(stored.body) if stored is not None else shipped_faq()
+            except DataError as exc:  # valid when imported; a later release may check more: keep answering
+                log.error("the imported FAQ no longer loads, the shipped one answers: %s", exc)
+                self._book = shipped_faq()
+        return self._book
+
+    def forget(self) -> None:
+        self._checked = float("-inf")
+
+
+def check_faq(understanding: Understanding, text: str, now: datetime, name: str = FAQ_FILE) -> FaqBook:
+    """An FAQ file as an import takes it: valid, no date checked after today (WIB), and every question readable
+    apart from the bot's other phrasings. DataError lists every problem."""
+    book = load_faq(text, today=now.astimezone(WIB).date(), name=name)
+    try:
+        understanding.with_faq(book)  # compiling it refuses a question that reads like another intent's
+    except DataError as exc:  # name the entry as load_faq does: "[otp] text.id.questions[2]"
+        ids = list(book.entries)
+        raise DataError([replace(p, field=re.sub(r"^entry\[(\d+)\]\.", lambda m: f"[{ids[int(m[1])]}] ", p.field))
+                         for p in exc.problems]) from None
+    return book
+
+
+async def import_faq(storage: Storage, understanding: Understanding, text: str, actor: str, role: str,
+                     now: datetime, name: str = FAQ_FILE) -> FaqBook:
+    """Check the file (`name`: how problems name it), then put it in force (audited), all or nothing: DataError
+    and nothing changed."""
+    book = check_faq(understanding, text, now, name)
+    await storage.faq.replace(text, book.version, len(book.entries), actor, role, now)
+    return book
 
 
 async def book(ctx: Context) -> FaqBook:

@@ -42,12 +42,14 @@ from storage.models import (
     RetentionCounts,
     RetentionCutoffs,
     StatusRecord,
+    StoredFaq,
     Ticket,
     TicketInput,
     TicketMessage,
     TicketSummary,
     TierState,
     Training,
+    UnmatchedCount,
     Wave,
     WaveStanding,
     WaveSummary,
@@ -133,6 +135,18 @@ class Audit(Protocol):
     async def record(
         self, actor: str, role: str, action: str, subject: str | None, detail: str | None = None
     ) -> None: ...
+
+
+class Faq(Protocol):
+    async def current(self) -> StoredFaq | None: ...
+    async def replace(self, body: str, version: str, entries: int, actor: str, role: str, at: datetime) -> None: ...
+    async def version(self) -> str | None: ...
+
+
+class Unmatched(Protocol):
+    async def add(self, day: str, text: str, locale: str) -> None: ...
+    async def prune(self, before_day: str) -> int: ...
+    async def top(self, since_day: str, limit: int) -> list[UnmatchedCount]: ...
 
 
 class Webhooks(Protocol):

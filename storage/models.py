@@ -482,3 +482,25 @@ class RetentionCounts:
     ticket_messages: int = 0
     audit: int = 0
     deliveries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFaq:
+    """The FAQ an admin imported (issue 13): the file as uploaded, its digest, who and when."""
+
+    body: str
+    version: str
+    entries: int
+    imported_at: datetime
+    imported_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedCount:
+    """A message not understood (masked), how often over the days asked, on how many days, and when last."""
+
+    text: str
+    count: int
+    days: int
+    last_day: str  # 'YYYY-MM-DD' (WIB)
+    locale: str

@@ -123,6 +123,7 @@ from handlers.admin.staff import (
     roles_command,
     staff_commands,
 )
+from handlers.admin.understanding import faq_file
 from handlers.api import Button, rows
 from handlers.context import Context, Step
 from handlers.digits import parse_int
@@ -229,6 +230,9 @@ async def document_received(ctx: Context) -> None:
     """A file or photo: an admin's CSV upload or broadcast photo when asked for; otherwise the applicant answer."""
     if ctx.role is Role.ADMIN and ctx.step is Step.ADMIN_AWAIT_CSV:
         await import_file(ctx)
+        return
+    if ctx.role is Role.ADMIN and ctx.step is Step.ADMIN_AWAIT_FAQ:
+        await faq_file(ctx)
         return
     if ctx.role is Role.ADMIN and ctx.step is Step.BROADCAST_AWAIT_PHOTO:
         await photo_received(ctx)

@@ -7,12 +7,14 @@ from typing import Protocol
 
 from handlers.admin.shared import (
     MAX_IMPORT_BYTES,
+    Upload,
     number,
+    received_file,
     routes,
 )
-from handlers.api import Button, FileError, rows
+from handlers.api import Button, rows
 from handlers.context import Context, Step
-from handlers.i18n import Translator
+from handlers.i18n import N_, Translator
 from handlers.router import ADMINS, GO, escape
 from storage.models import (
     ImportCounts,
@@ -59,36 +61,27 @@ async def import_waiting(ctx: Context) -> None:
             rows(Button(t.gettext("Batal"), GO, "menu")))
 
 
+CSV_UPLOAD = Upload(
+    ".csv", CSV_TYPES - {"application/octet-stream"}, MAX_IMPORT_BYTES,
+    photo=N_("Itu foto, bukan berkas CSV. Kirim berkas CSV sebagai dokumen."),
+    wrong_type=N_("Berkas <b>{name}</b> bukan berkas CSV. Kirim berkas berakhiran .csv."),
+    too_large=N_("Berkas terlalu besar ({size} MB). Batasnya 20 MB: bagi menjadi beberapa berkas."),
+    too_large_fetched=N_("Berkas terlalu besar. Batasnya 20 MB: bagi menjadi beberapa berkas."),
+    unavailable=N_("Impor lewat chat belum tersedia di sini. Gunakan <code>python -m bot admin import"
+                   " BERKAS.csv</code> di server."),
+)
+
+
 async def import_file(ctx: Context) -> None:
     t = ctx.t
-    document = ctx.event.document
     retry = rows(Button(t.gettext("Batal"), GO, "menu"))
-    if document is None:
-        ctx.say(t.gettext("Itu foto, bukan berkas CSV. Kirim berkas CSV sebagai dokumen."), retry)
-        return
-    name = document.file_name.lower()
-    if not name.endswith(".csv") and (document.mime_type or "") not in CSV_TYPES - {"application/octet-stream"}:
-        ctx.say(t.gettext("Berkas <b>{name}</b> bukan berkas CSV. Kirim berkas berakhiran .csv.").format(
-            name=escape(document.file_name or "?")), retry)
-        return
-    if document.size > MAX_IMPORT_BYTES:
-        ctx.say(t.gettext("Berkas terlalu besar ({size} MB). Batasnya 20 MB: bagi menjadi beberapa berkas.").format(
-            size=round(document.size / 1_000_000, 1)), retry)
-        return
-    fetcher = ctx.services.files.get(ctx.event.channel)
     importer = ctx.services.importer
-    if fetcher is None or importer is None:
+    if importer is None:
         await ctx.end_step()
-        ctx.say(t.gettext("Impor lewat chat belum tersedia di sini. Gunakan <code>python -m bot admin import"
-                          " BERKAS.csv</code> di server."))
+        ctx.say(t.gettext(CSV_UPLOAD.unavailable))
         return
-    try:
-        data = await fetcher.fetch(document.file_id, MAX_IMPORT_BYTES)
-    except FileError as exc:
-        if exc.too_large:
-            ctx.say(t.gettext("Berkas terlalu besar. Batasnya 20 MB: bagi menjadi beberapa berkas."), retry)
-        else:
-            ctx.say(t.gettext("Berkas tidak bisa diunduh. Silakan kirim ulang."), retry)
+    data = await received_file(ctx, CSV_UPLOAD)
+    if data is None:
         return
     report = await importer.import_csv(data, t)
     if report.counts is None:

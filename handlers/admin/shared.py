@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from handlers.i18n import WIB, Translator
-from handlers.router import Routes, escape
+from handlers.api import Button, FileError, rows
+from handlers.context import Context
+from handlers.i18n import N_, WIB, Translator
+from handlers.router import GO, Routes, escape
 
 routes = Routes()
 
@@ -69,3 +72,46 @@ def shorten(text: str, limit: int = 120) -> str:
 def number(t: Translator, value: int) -> str:
     """1.234 in Indonesian, 1,234 in English (as Babel formats rupiah, without the currency)."""
     return t.money(value).removeprefix("Rp")
+
+
+# --- a file an admin uploads when asked for it (/impor, /impor_faq) ----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """What a step accepts as an uploaded file, and how it says no (Indonesian msgids)."""
+
+    suffix: str  # ".csv"
+    types: frozenset[str]  # MIME types accepted whatever the file's name
+    max_bytes: int
+    photo: str  # a photo was sent instead of a document
+    wrong_type: str  # {name}: the file's name
+    too_large: str  # {size}: its size in MB, as the platform declared it
+    too_large_fetched: str  # larger than declared, found while downloading
+    unavailable: str  # no file downloads on this channel: the server's command instead
+
+
+async def received_file(ctx: Context, upload: Upload) -> bytes | None:
+    """The uploaded document's bytes, or None when it was refused (the admin is told why, and can send another)."""
+    t, document = ctx.t, ctx.event.document
+    retry = rows(Button(t.gettext("Batal"), GO, "menu"))
+    if document is None:
+        ctx.say(t.gettext(upload.photo), retry)
+        return None
+    if not document.file_name.lower().endswith(upload.suffix) and (document.mime_type or "") not in upload.types:
+        ctx.say(t.gettext(upload.wrong_type).format(name=escape(document.file_name or "?")), retry)
+        return None
+    if document.size > upload.max_bytes:
+        ctx.say(t.gettext(upload.too_large).format(size=round(document.size / 1_000_000, 1)), retry)
+        return None
+    fetcher = ctx.services.files.get(ctx.event.channel)
+    if fetcher is None:
+        await ctx.end_step()
+        ctx.say(t.gettext(upload.unavailable))
+        return None
+    try:
+        return await fetcher.fetch(document.file_id, upload.max_bytes)
+    except FileError as exc:
+        if exc.too_large:
+            ctx.say(t.gettext(upload.too_large_fetched), retry)
+        else:
+            ctx.say(t.gettext(N_("Berkas tidak bisa diunduh. Silakan kirim ulang.")), retry)
+        return None

@@ -38,6 +38,8 @@ STAFF_COMMANDS: tuple[tuple[str, str, Role], ...] = (
     ("peran", N_("Beri atau cabut peran petugas"), Role.ADMIN),
     ("audit", N_("Log audit"), Role.ADMIN),
     ("tiket", N_("Tiket bantuan yang terbuka"), Role.ADMIN),  # handlers/handoff/report.py (issue 8)
+    ("impor_faq", N_("Ganti FAQ bot (berkas .toml)"), Role.ADMIN),  # handlers/admin/understanding.py (issue 13)
+    ("tak_dipahami", N_("Pesan yang tidak dipahami bot: /tak_dipahami HARI"), Role.ADMIN),
 )
 BASIC_COMMANDS: tuple[tuple[str, str], ...] = (
     ("menu", N_("Menu utama")),

@@ -24,13 +24,15 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from handlers.i18n import SUPPORTED_LOCALES
+from handlers.i18n import N_, SUPPORTED_LOCALES
 from handlers.understanding.faq import DATA_PACKAGE, FaqBook, shipped_faq
-from handlers.understanding.files import DataError, problem, validate
+from handlers.understanding.files import DataError, DataProblem, problem, validate
 from handlers.understanding.lexicon import Lexicon, Token, tidy, words
 from handlers.understanding.models import FAQ_PREFIX, Intent, LanguageData
 
 # Calibrated on tests/understanding/phrasings_train.tsv (never on the validation split).
+_NO_WORDS = N_("“{phrase}” tidak punya kata yang bisa dicocokkan: tulis pertanyaan dengan kata-kata yang jelas.")
+_SAME_AS = N_("“{phrase}” terbaca sama dengan “{other}” ({intent}): satu kalimat tidak bisa berarti dua hal.")
 ACCEPT = 0.50  # a score from which the best intent is answered...
 MARGIN = 0.08  # ...when the next different intent is at least this far behind
 ASK = 0.34  # from here a close call is asked about; below, the message is not understood
@@ -106,11 +108,11 @@ class Understanding:
                 for i, example in enumerate(phrasings.examples):
                     examples.append((intent.value, example, language_file(lang.language),
                                      ("intents", intent.value, "examples", i)))
-        for entry_id, entry in faq.entries.items():
+        for index, (entry_id, entry) in enumerate(faq.entries.items()):
             for locale, text in entry.texts.items():
                 for i, question in enumerate(text.questions):
-                    examples.append((FAQ_PREFIX + entry_id, question, f"{locale}/faq.toml",
-                                     (entry_id, "questions", i)))
+                    examples.append((FAQ_PREFIX + entry_id, question, faq.name,
+                                     ("entry", index, "text", locale, "questions", i)))
         in_scope = {w for intent, text, _, _ in examples if intent != Intent.OUT_OF_SCOPE for w in self._written(text)}
         foreign = {w for intent, text, _, _ in examples if intent == Intent.OUT_OF_SCOPE
                    for w in self._written(text)} - in_scope
@@ -127,20 +129,20 @@ class Understanding:
         return out
 
     def _compile(self, examples: list[tuple[str, str, str, tuple[str | int, ...]]]) -> None:
-        problems: list[str] = []
+        problems: list[DataProblem] = []
         concept_sets: list[frozenset[str]] = []
         intents: list[str] = []
         first_seen: dict[frozenset[str], tuple[str, str]] = {}
         for intent, text, name, where in examples:
             concepts = frozenset(t.concept for t in self.lexicon.tokens(text, correct=False) if not t.number)
-            source = self._sources.get(name, "")
+            source = self.faq.source if name == self.faq.name else self._sources.get(name, "")
             if not concepts:
-                problems.append(problem(name, source, where, f"{text!r} has no word left to match on"))
+                problems.append(problem(name, source, where, _NO_WORDS, phrase=text))
                 continue
             seen = first_seen.setdefault(concepts, (intent, text))
             if seen[0] != intent:
-                problems.append(problem(name, source, where, f"{text!r} reads the same as {seen[1]!r} of intent"
-                                                             f" {seen[0]!r}: one phrasing cannot mean two things"))
+                problems.append(problem(name, source, where, _SAME_AS, phrase=text, other=seen[1],
+                                        intent=seen[0].removeprefix(FAQ_PREFIX)))
                 continue
             concept_sets.append(concepts)
             intents.append(intent)

@@ -12,14 +12,16 @@ from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from handlers.i18n import SUPPORTED_LOCALES
+from handlers.i18n import N_, SUPPORTED_LOCALES
+from handlers.understanding.files import data_error
 
 MAX_PHRASE_CHARS = 200
 MAX_ANSWER_CHARS = 900  # a chat answer stays short: about what fits one phone screen
 MAX_TITLE_CHARS = 24  # a WhatsApp list row's title (bot/channels/whatsapp/limits.py)
 MAX_LINKS = 2
+MAX_ENTRIES = 100  # an FAQ longer than this is a website, not a chat's answers (and costs more to compile)
 FAQ_ID = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 # Where an answer may send people: the programme's own sites (an imported FAQ must not carry another address).
 OFFICIAL_DOMAINS = ("prakerja.go.id", "kemnaker.go.id")
@@ -115,8 +117,11 @@ class LanguageData(BaseModel):
 def _official_url(value: str) -> str:
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
-    if parts.scheme != "https" or not any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS):
-        raise ValueError(f"an https address on an official site ({', '.join(OFFICIAL_DOMAINS)})")
+    if parts.scheme != "https":
+        raise data_error(N_("Alamat harus diawali https:// (sambungan aman)."))
+    if not any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS):
+        raise data_error(N_("Alamat harus di situs resmi ({domains}), bukan {host}."),
+                         domains=", ".join(OFFICIAL_DOMAINS), host=host or "?")
     return value
 
 
@@ -132,12 +137,14 @@ class FaqLink(BaseModel):
 
 
 class FaqText(BaseModel):
-    """An entry in one language: `data/<language>/faq.toml`, a table per entry id."""
+    """An entry in one language: its `[entry.text.<language>]` table in faq.toml."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: Title  # the button that offers this answer
     questions: list[Phrase] = Field(min_length=1)  # how people ask it, for the matching
+    # Short: about one phone screen, far below a chat message's limit (Telegram's MessageLimit.MAX_TEXT_LENGTH,
+    # 4,096, and WhatsApp's 4,096), with the title and the wave schedule added.
     answer: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ANSWER_CHARS, strip_whitespace=True)]
     links: list[FaqLink] = Field(default=[], max_length=MAX_LINKS)  # the official place to go next
 
@@ -149,12 +156,12 @@ class Dynamic(StrEnum):
 
 
 class FaqFact(BaseModel):
-    """Where an entry's facts come from: `data/faq.toml`, the same for every language."""
+    """An entry's id and where its facts come from: the same for every language."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    source: str = Field(min_length=1, max_length=600)  # the page the facts were checked on
+    source: str = Field(min_length=1, max_length=600)  # the page(s) the facts were checked on
     checked: date  # when
     sample: bool = False  # true: not sourced, an example answer to be replaced by the programme's own
     offers: list[str] = []  # the bot's commands offered with the answer ("kartu", "syarat")
@@ -165,22 +172,27 @@ class FaqFact(BaseModel):
     def _offers(cls, value: list[str]) -> list[str]:
         wrong = [name for name in value if name not in OFFERABLE]
         if wrong:
-            raise ValueError(f"{wrong[0]!r} cannot be offered; one of {', '.join(OFFERABLE)}")
+            raise data_error(N_("Perintah “{command}” tidak bisa ditawarkan. Yang bisa: {known}."),
+                             command=wrong[0], known=", ".join(OFFERABLE))
         return value
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
         if not FAQ_ID.match(value):
-            raise ValueError("lower-case letters, digits and _, starting with a letter (e.g. 'incentive')")
+            raise data_error(N_("Hanya huruf kecil, angka, dan _, diawali huruf, 2-31 karakter (mis. insentif)."))
         return value
 
 
-class FaqTexts(RootModel[dict[str, FaqText]]):
-    """`data/<language>/faq.toml`: entry id -> its text in that language."""
+class FaqFileEntry(FaqFact):
+    """One `[[entry]]` of faq.toml: the facts, and its text per language (`[entry.text.id]`, `[entry.text.en]`)."""
+
+    text: dict[str, FaqText]
 
 
-class FaqFacts(BaseModel):
+class FaqFile(BaseModel):
+    """faq.toml as a whole; each entry is validated on its own (every entry's problems are listed)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    entry: list[FaqFact] = Field(min_length=1)
+    entry: list[dict[str, object]] = Field(min_length=1, max_length=MAX_ENTRIES)

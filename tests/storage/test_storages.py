@@ -562,3 +562,27 @@ async def test_retention_deletes_only_what_is_older_than_its_cutoff(storage: Sto
     assert [e.action for e in await storage.audit.recent(1000)] == ["lookup"]
     views = await storage.outbox.for_chats([c.chat.id for c in (sent_old, sent_recent, pending)], 10)
     assert sorted(v.state for v in views) == sorted([DeliveryState.SENT, DeliveryState.PENDING])
+
+
+async def test_the_imported_faq_is_one_row_replaced_and_audited(storage: Storage, now: datetime) -> None:
+    assert await storage.faq.current() is None and await storage.faq.version() is None  # the shipped one answers
+    await storage.faq.replace("[[entry]]\n", "v1", 16, "telegram:9000001", "admin", now)
+    await storage.faq.replace("[[entry]] # baru\n", "v2", 17, "cli", "admin", now + timedelta(minutes=1))
+    stored = await storage.faq.current()
+    assert stored is not None and (stored.body, stored.version, stored.entries, stored.imported_by) == (
+        "[[entry]] # baru\n", "v2", 17, "cli")
+    assert await storage.faq.version() == "v2"
+    assert [(e.actor, e.action) for e in await storage.audit.recent()][:2] == [("cli", "faq_import"),
+                                                                              ("telegram:9000001", "faq_import")]
+
+
+async def test_messages_not_understood_are_counted_per_day_and_listed_most_frequent_first(storage: Storage) -> None:
+    for day, text in [("2026-12-01", "resep rendang"), ("2026-12-05", "cuaca besok"), ("2026-12-05", "resep rendang"),
+                      ("2026-12-06", "resep rendang"), ("2026-12-06", "resep rendang"), ("2026-12-06", "cuaca besok")]:
+        await storage.unmatched.add(day, text, "id")
+    top = await storage.unmatched.top("2026-12-05", 10)
+    assert [(u.text, u.count, u.days, u.last_day) for u in top] == [("resep rendang", 3, 2, "2026-12-06"),
+                                                                     ("cuaca besok", 2, 2, "2026-12-06")]
+    assert [u.text for u in await storage.unmatched.top("2026-12-01", 1)] == ["resep rendang"]
+    assert await storage.unmatched.prune("2026-12-05") == 1
+    assert (await storage.unmatched.top("2026-01-01", 10))[0].count == 3
