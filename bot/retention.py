@@ -8,13 +8,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.settings import Settings
+from handlers.i18n import WIB
 from storage import open_storage
 from storage.models import RetentionCounts, RetentionCutoffs
 
 ACTOR = "cli"
 
 
-def report(counts: RetentionCounts, cutoffs: RetentionCutoffs, settings: Settings, dry_run: bool) -> list[str]:
+def report(counts: RetentionCounts, cutoffs: RetentionCutoffs, settings: Settings, dry_run: bool,
+           unmatched: int = 0) -> list[str]:
     """One line per kind of row: how many went (or would go), older than what, by which setting."""
     verb = "would be deleted" if dry_run else "deleted"
 
@@ -29,10 +31,18 @@ def report(counts: RetentionCounts, cutoffs: RetentionCutoffs, settings: Setting
         f" {counts.audit} {verb}",
         f"finished deliveries, before {day(cutoffs.deliveries)}"
         f" (RETENTION_DELIVERIES_DAYS={settings.retention_deliveries_days}): {counts.deliveries} {verb}",
+        # The daily counts of messages not understood (already masked) are kept as long as the audit log.
+        f"days of messages not understood, before {unmatched_day(cutoffs)}"
+        f" (RETENTION_AUDIT_DAYS={settings.retention_audit_days}): {unmatched} {verb}",
     ]
     if dry_run:
         lines.append("dry run: nothing was deleted (run without --dry-run to delete)")
     return lines
+
+
+def unmatched_day(cutoffs: RetentionCutoffs) -> str:
+    """The first day (WIB, as the counts are kept) of the messages not understood that are kept."""
+    return cutoffs.audit.astimezone(WIB).strftime("%Y-%m-%d")
 
 
 async def run_retention(settings: Settings, *, dry_run: bool, now: datetime | None = None) -> int:
@@ -41,12 +51,15 @@ async def run_retention(settings: Settings, *, dry_run: bool, now: datetime | No
         cutoffs = settings.retention_cutoffs(now or datetime.now(UTC))
         if dry_run:
             counts = await storage.retention.counts(cutoffs)
+            unmatched = await storage.unmatched.older(unmatched_day(cutoffs))
         else:
             counts = await storage.retention.purge(cutoffs)
+            unmatched = await storage.unmatched.prune(unmatched_day(cutoffs))
             await storage.audit.record(ACTOR, "admin", "retention", None,  # the deletion itself stays on record
                                        f"tickets={counts.tickets} messages={counts.ticket_messages}"
-                                       f" audit={counts.audit} deliveries={counts.deliveries}")
-        print("\n".join(report(counts, cutoffs, settings, dry_run)))
+                                       f" audit={counts.audit} deliveries={counts.deliveries}"
+                                       f" unmatched_days={unmatched}")
+        print("\n".join(report(counts, cutoffs, settings, dry_run, unmatched)))
     finally:
         await storage.close()
     return 0

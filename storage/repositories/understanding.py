@@ -53,6 +53,10 @@ class UnmatchedRepository(Repository):
             " FROM unmatched WHERE day >= ? GROUP BY text ORDER BY total DESC, last_day DESC, text LIMIT ?",
             (since_day, limit))
 
+    async def older(self, before_day: str) -> int:
+        """How many day rows `prune(before_day)` would delete (retention's dry run)."""
+        return int(await self._db.fetchval("SELECT count(*) FROM unmatched WHERE day < ?", (before_day,)))
+
     async def prune(self, before_day: str) -> int:
         """Forget the days before `before_day`; how many rows went."""
         return await self._db.execute("DELETE FROM unmatched WHERE day < ?", (before_day,))

@@ -81,3 +81,29 @@ def test_help_names_the_settings() -> None:
     text = dict(subcommands(_parser()))[("retention",)].format_help()
     for name in ("RETENTION_TICKETS_DAYS", "RETENTION_AUDIT_DAYS", "RETENTION_DELIVERIES_DAYS", "--dry-run"):
         assert name in text
+
+
+def test_counts_of_messages_not_understood_go_with_the_audit_period(database: Path, run: Run) -> None:
+    old_day, today = (OLD - timedelta(days=200)).strftime("%Y-%m-%d"), datetime.now(UTC).strftime("%Y-%m-%d")
+
+    async def count(day: str, text: str) -> None:
+        storage = await open_storage(database)
+        try:
+            await storage.unmatched.add(day, text, "id")
+        finally:
+            await storage.close()
+
+    asyncio.run(count(old_day, "resep rendang"))
+    asyncio.run(count(today, "cuaca besok"))
+    code, out, _ = run("retention", "--dry-run")
+    assert code == 0 and re.search(r"messages not understood, before \S+ \(RETENTION_AUDIT_DAYS=365\): 1 would", out)
+    assert "1 deleted" in run("retention")[1].split("not understood")[1]
+
+    async def left() -> list[str]:
+        storage = await open_storage(database)
+        try:
+            return [u.text for u in await storage.unmatched.top("2000-01-01", 10)]
+        finally:
+            await storage.close()
+
+    assert asyncio.run(left()) == ["cuaca besok"]
