@@ -185,8 +185,11 @@ async def test_python_m_bot_run_at_debug_deletes_and_logs_no_typed_nik(
             api.push_update({"message": step})
             expected.append((user.chat_id, step["message_id"]))
             await api.wait_for(answers_to(api, user.chat_id, "Berhasil"), within=START_WITHIN)
-        gone = {(int(call.chat_id), call.params["message_id"]) for call in api.calls_to("deleteMessage", ok=True)}
-        assert set(expected) <= gone
+        # A NIK message is deleted beside the answer, not before it: wait for the deletions themselves.
+        deleted = await api.wait_for(lambda c: c.method == "deleteMessage"
+                                     and (int(c.chat_id), c.params["message_id"]) in expected,
+                                     count=len(expected), within=START_WITHIN)
+        assert {(int(call.chat_id), call.params["message_id"]) for call in deleted} == set(expected)
     finally:
         bot.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(bot.wait(), 15) == 0
