@@ -19,7 +19,7 @@ from storage.core import Repository
 from storage.errors import ImportConflict, StorageError
 from storage.models import ImportRow, Progress
 from storage.postgres.database import is_postgres_url
-from storage.repositories import chats, outbox, registry, staff, tickets, webhooks
+from storage.repositories import chats, inbox, outbox, registry, staff, tickets, webhooks
 
 __all__ = ["ImportConflict", "ImportRow", "Progress", "Storage", "StorageError", "is_postgres_url", "open_storage"]
 
@@ -53,6 +53,7 @@ class Storage:
     roles: interface.Roles
     staff: interface.Staff
     tickets: interface.Tickets  # the hand-off to support staff (issue 8)
+    inbox: interface.Inbox  # updates stored before they are acknowledged (issue 14.3)
     turns: interface.ChatTurns = LocalTurns()  # noqa: RUF009  (stateless, shared by every SQLite storage)
     budget: interface.RateBudget | None = None  # the senders' shared rate budget (PostgreSQL), else each paces
 
@@ -69,8 +70,8 @@ REPOSITORIES = {"chats": "ChatRepository", "accounts": "AccountRepository", "wav
                 "link_attempts": "LinkAttemptRepository", "catalogue": "CatalogueRepository",
                 "audit": "AuditRepository", "webhooks": "WebhookRepository", "whatsapp": "WhatsAppRepository",
                 "metrics": "MetricsRepository", "outbox": "OutboxRepository", "roles": "RoleRepository",
-                "staff": "StaffRepository", "tickets": "TicketRepository"}
-REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, staff, tickets, webhooks)
+                "staff": "StaffRepository", "tickets": "TicketRepository", "inbox": "InboxRepository"}
+REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, inbox, outbox, registry, staff, tickets, webhooks)
                       for cls in vars(module).values() if isinstance(cls, type) and Repository in cls.__mro__[1:]}
 
 

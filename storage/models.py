@@ -447,3 +447,11 @@ class MetricCounts:
     link_failures: int
     active_lockouts: int
     deliveries: dict[str, int]  # outbox deliveries by state
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An update stored in the inbox and not handled yet: its platform id and its sealed payload."""
+
+    update_id: str
+    payload: str | None
