@@ -1,8 +1,9 @@
 """The web server: one Starlette app for the Telegram and WhatsApp webhooks, /healthz and /metrics.
 
 Every webhook is authenticated before its body is read as JSON (Telegram: the secret token header; WhatsApp: the
-HMAC of the raw body with the app secret), answered at once, and handled afterwards on the keyed queue (one
-chat in order, chats concurrently). Redeliveries are dropped by id, in the database, so also after a restart.
+HMAC of the raw body with the app secret), stored in the durable inbox (bot/inbox/: redeliveries dropped by id
+there, also after a restart; a database that cannot be written gets 503), answered, and handled afterwards (one chat
+in order, chats concurrently); what a crash left in the inbox is handled first at the next start.
 """
 
 from __future__ import annotations
@@ -400,13 +401,6 @@ class Web:
         if target == ":memory:":  # another connection would see another, empty database
             return self.app.storage
         return await at_low_priority(lambda: open_storage(target, pool_size=1))
-
-
-def _bind(handler: Callable[[Any], Awaitable[None]], item: Any) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        await handler(item)
-
-    return job
 
 
 def _in_turn(turns: ChatTurns, channel: str, chat: str, ticket: int | None,
