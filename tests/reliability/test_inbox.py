@@ -20,12 +20,15 @@ import httpx
 import pytest
 
 from bot.app import App
+from bot.demo import DEMO_PEPPER
+from bot.inbox.seal import Seal
 from bot.web.security import SIGNATURE_HEADER, sign
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
 from tests.reliability.serving import TELEGRAM_SECRET, Served, fetch, serve_process
 from tests.reliability.test_crashes import START_WITHIN, start_bot, wait_until
 from tests.reliability.test_disk_faults import small_tmpfs
+from tests.reliability.test_nik_anywhere import leaks
 from tests.telegram.user import TelegramUser
 from tests.whatsapp.conftest import APP_SECRET
 from tests.whatsapp.user import WhatsAppUser
@@ -152,6 +155,16 @@ async def test_serve_killed_after_the_200s_answers_every_update_once_in_order(
     for n, wa_user in enumerate(wa_users):
         bodies = [b for b in wa_api.bodies(wa_user.wa_id) if b != LIST_PROMPT]  # the buttons of one answer
         assert markers(bodies) == expected(n), bodies
+
+
+def test_a_sealed_payload_holds_no_nik_and_opens_only_with_its_pepper() -> None:
+    nik = "3107074611954820"  # generated: the shape of a NIK, nobody's
+    plain = json.dumps({"message": {"text": f"NIK saya {nik[:4]} - {nik[4:8]} - {nik[8:12]} - {nik[12:]}"}}).encode()
+    sealed = Seal(DEMO_PEPPER).close(plain)
+    assert not leaks(sealed, nik) and sealed != Seal(DEMO_PEPPER).close(plain)  # a fresh nonce each time
+    assert Seal(DEMO_PEPPER).open(sealed) == plain  # a restarted process opens it
+    assert Seal(DEMO_PEPPER + "x").open(sealed) is None  # another pepper does not
+    assert Seal(DEMO_PEPPER).open(sealed[:-4] + "AAAA") is None  # nor a damaged one
 
 
 # --- a database that cannot be written (issue 14.4) -----------------------------------------------------------------
