@@ -18,13 +18,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from telegram.ext import Application
 
 from bot.app import App
+from bot.channels.telegram.application import ALLOWED_UPDATES
 from bot.demo import DEMO_PEPPER
 from bot.inbox.seal import Seal
+from bot.inbox.telegram import DurablePolling, inbox_for
 from bot.web.security import SIGNATURE_HEADER, sign
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
+from tests.reliability.conftest import BUSY
 from tests.reliability.serving import TELEGRAM_SECRET, Served, fetch, serve_process
 from tests.reliability.test_crashes import START_WITHIN, start_bot, wait_until
 from tests.reliability.test_disk_faults import small_tmpfs
@@ -155,6 +159,35 @@ async def test_serve_killed_after_the_200s_answers_every_update_once_in_order(
     for n, wa_user in enumerate(wa_users):
         bodies = [b for b in wa_api.bodies(wa_user.wa_id) if b != LIST_PROMPT]  # the buttons of one answer
         assert markers(bodies) == expected(n), bodies
+
+
+async def test_polling_on_a_database_that_cannot_be_written_still_answers_busy(
+        app: App, application: Application, api: FakeBotApi) -> None:
+    """When the inbox cannot be written, `run` does not stall: the fetched updates are handled unstored, as before
+    the inbox, so the user hears "Sistem sedang sibuk" (never silence); once writes work, polling goes on stored."""
+    polling = DurablePolling(application, inbox_for(application, app.storage, DEMO_PEPPER))
+    user = TelegramUser(None, api, user_id=7_700_001)  # type: ignore[arg-type]
+    connection = app.storage.database.connection  # type: ignore[attr-defined]
+    await application.start()
+    await polling.start(timeout=1, allowed_updates=ALLOWED_UPDATES)
+    try:
+        await connection.execute("PRAGMA query_only = ON")  # every write fails: the inbox's first
+        api.push_update({"message": user.text_message("/start")})
+        await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == user.chat_id
+                           and BUSY in str(c.params.get("text")), within=START_WITHIN)
+        assert polling.inbox.failing
+        await connection.execute("PRAGMA query_only = OFF")
+        update_id = api.push_update({"message": user.text_message("/bantuan")})
+        await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == user.chat_id
+                           and ANSWERS["/bantuan"] in str(c.params.get("text")), within=START_WITHIN)
+        assert not polling.inbox.failing
+        async with asyncio.timeout(START_WITHIN):  # stored, handled, then marked done
+            while str(update_id) in [e.update_id for e in await app.storage.inbox.unfinished("telegram")]:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        assert await app.storage.database.fetchall("SELECT 1 FROM inbox WHERE update_id = ?", (str(update_id),))
+    finally:
+        await polling.stop()
+        await application.stop()
 
 
 def test_a_sealed_payload_holds_no_nik_and_opens_only_with_its_pepper() -> None:
