@@ -16,6 +16,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.app import open_app
 from bot.channels.telegram.application import ALLOWED_UPDATES, POLL_TIMEOUT, build_application
 from bot.channels.telegram.topics import support_desk
+from bot.inbox.telegram import DurablePolling, inbox_for
 from bot.logs import mask_text
 from bot.outbox import run_sender
 from bot.settings import Settings, warn_about_pepper
@@ -46,8 +47,11 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             if application.post_init is not None:
                 await application.post_init(application)
             await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
+            # Long polling through the durable inbox (issue 14.3): stored before the offset moves, and what a crash
+            # left handled first.
+            polling = DurablePolling(application, inbox_for(application, app.storage,
+                                                            app.router.services.config.nik_pepper))
+            await polling.start(timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
             log.info("polling as @%s; stop with Ctrl+C", application.bot.username)
             warn_about_pepper()
             desk = support_desk(app, settings)  # issue 8: ticket messages into the support group's topics
@@ -60,8 +64,9 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             await sender
             if desk is not None:
                 await desk.stop()
-            await application.updater.stop()
+            await polling.stop()
             await application.stop()
+            await polling.inbox.drain()  # the updates handled until now are marked so
         finally:
             await application.shutdown()
     finally:

@@ -20,7 +20,7 @@ from storage.core import Repository
 from storage.errors import ImportConflict, StorageError
 from storage.models import ImportRow, Progress
 from storage.postgres.database import is_postgres_url
-from storage.repositories import chats, outbox, registry, retention, staff, tickets, understanding, webhooks
+from storage.repositories import chats, inbox, outbox, registry, retention, staff, tickets, understanding, webhooks
 
 __all__ = ["ImportConflict", "ImportRow", "Progress", "Storage", "StorageError", "is_postgres_url", "open_storage"]
 
@@ -58,6 +58,7 @@ class Storage:
     retention: interface.Retention  # deleting what is kept longer than needed (issue 12)
     faq: interface.Faq  # the FAQ an admin imported (issue 13)
     unmatched: interface.Unmatched  # messages not understood, counted per day (issue 13)
+    inbox: interface.Inbox  # updates stored before they are acknowledged (issue 14.3)
     turns: interface.ChatTurns = LocalTurns()  # noqa: RUF009  (stateless, shared by every SQLite storage)
     budget: interface.RateBudget | None = None  # the senders' shared rate budget (PostgreSQL), else each paces
 
@@ -76,9 +77,9 @@ REPOSITORIES = {"chats": "ChatRepository", "accounts": "AccountRepository", "wav
                 "audit": "AuditRepository", "webhooks": "WebhookRepository", "whatsapp": "WhatsAppRepository",
                 "metrics": "MetricsRepository", "outbox": "OutboxRepository", "roles": "RoleRepository",
                 "staff": "StaffRepository", "tickets": "TicketRepository", "retention": "RetentionRepository",
-                "faq": "FaqRepository", "unmatched": "UnmatchedRepository"}
-REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, outbox, registry, retention, staff, tickets,
-                                                                  understanding, webhooks)
+                "faq": "FaqRepository", "unmatched": "UnmatchedRepository", "inbox": "InboxRepository"}
+REPOSITORY_CLASSES = {cls.__name__: cls for module in (chats, inbox, outbox, registry, retention, staff,
+                                                                  tickets, understanding, webhooks)
                       for cls in vars(module).values() if isinstance(cls, type) and Repository in cls.__mro__[1:]}
 
 

@@ -504,3 +504,11 @@ class UnmatchedCount:
     days: int
     last_day: str  # 'YYYY-MM-DD' (WIB)
     locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An update stored in the inbox and not handled yet: its platform id and its sealed payload."""
+
+    update_id: str
+    payload: str | None

@@ -1,8 +1,9 @@
 """The web server: one Starlette app for the Telegram and WhatsApp webhooks, /healthz and /metrics.
 
 Every webhook is authenticated before its body is read as JSON (Telegram: the secret token header; WhatsApp: the
-HMAC of the raw body with the app secret), answered at once, and handled afterwards on the keyed queue (one
-chat in order, chats concurrently). Redeliveries are dropped by id, in the database, so also after a restart.
+HMAC of the raw body with the app secret), stored in the durable inbox (bot/inbox/: redeliveries dropped by id
+there, also after a restart; a database that cannot be written gets 503), answered, and handled afterwards (one chat
+in order, chats concurrently); what a crash left in the inbox is handled first at the next start.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.channels.telegram.webhook import read_update
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import StatusUpdate
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
+from bot.inbox.serving import WebInbox
 from bot.metrics import Metrics, gauge, ticket_gauges
 from bot.web.gauges import StoredGauges, at_low_priority, reader
 from bot.web.limits import MAX_BODY_BYTES, BodyLimit
@@ -102,9 +104,14 @@ class Web:
     page_reuse: float = PAGE_REUSE_S
     _page: tuple[float, bytes] | None = None  # the last /metrics page and when it was rendered (time.monotonic)
     _tickets: dict[int, int | None] = field(default_factory=dict)  # Telegram update_id -> its chat's turn
+    inbox: WebInbox = field(init=False)  # updates stored before the 200 (issue 14.3, bot/inbox/)
 
     def __post_init__(self) -> None:
         self.app.router.observers.append(self._observe)
+        target = self.app.settings.database_target
+        self.inbox = WebInbox(self.app.storage, self.app.router.services.config.nik_pepper,
+                              None if self.app.storage.turns.shared or target == ":memory:" else target,
+                              telegram=self.telegram, phone_id=self.secrets.whatsapp_phone_id)
         self.gauges = StoredGauges(self._figures_source, reader(lambda: self.clock() - TICKET_PERIOD, self.clock),
                                    keep_open=self.app.storage)
         # Three status callbacks come back for every message sent: they are written together, not one by one.
@@ -141,8 +148,11 @@ class Web:
     async def start(self) -> None:
         self.queue.start()
         await self.app.storage.webhooks.prune(self.clock())
+        await self.app.storage.inbox.prune(self.clock())
         if self.telegram is not None:
             await self._start_telegram()
+        if not self.app.storage.turns.shared:  # one process: what it stored and did not handle is its own
+            await self.inbox.recover(self._submit_whatsapp)
         for worker in self.workers:
             await worker.start()
         self._tasks.append(asyncio.create_task(self._prune_loop(), name="webhook-prune"))
@@ -155,11 +165,13 @@ class Web:
         self._tasks.clear()
         await self.queue.stop()
         await self.gauges.close()
+        await self.inbox.drain()
         for worker in reversed(self.workers):
             await worker.stop()
         if self.telegram is not None:
             if self.telegram.running:
                 await self.telegram.stop()
+            await self.inbox.drain()
             await self.telegram.shutdown()
         if self.whatsapp is not None:
             await self.whatsapp.client.close()
@@ -183,6 +195,7 @@ class Web:
             await asyncio.sleep(PRUNE_EVERY_S)
             try:
                 removed = await self.app.storage.webhooks.prune(self.clock())
+                removed += await self.app.storage.inbox.prune(self.clock())
                 log.info("pruned %d old webhook rows", removed)
             except StorageError:
                 log.exception("pruning webhook ids failed")
@@ -195,7 +208,8 @@ class Web:
             self.metrics.webhooks.inc("telegram", "forbidden")
             log.warning("Telegram webhook refused: wrong or missing secret token from %s", _client(request))
             return PlainTextResponse("forbidden", status_code=403)
-        data = _json(await request.body())
+        body = await request.body()
+        data = _json(body)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):  # not an update at all
             self.metrics.webhooks.inc("telegram", "malformed")
             return PlainTextResponse("bad request", status_code=400)
@@ -203,31 +217,35 @@ class Web:
         if update is None:  # Telegram redelivers anything but a 2xx, for hours: take it, say so once, count it
             self.metrics.webhooks.inc("telegram", "unreadable")
             return PlainTextResponse("ok")
-        if self.app.storage.turns.shared:  # several processes: the redelivery check and the turn before the 200
-            if not await self._first_seen(update):
-                return PlainTextResponse("ok")
-            await self._take_turn(update)
-            await self.telegram.update_queue.put(update)
+        if self.telegram.update_queue.qsize() >= self.queue.max_pending:
+            return self._busy("telegram", "%d Telegram updates waiting", self.telegram.update_queue.qsize())
+        # Stored before the 200 (issue 14.3): a crash from here on loses nothing, a redelivery is dropped here.
+        refused = self._unwritable("telegram")
+        if refused is not None:
+            return refused
+        try:
+            first = await self.inbox.store_telegram(update.update_id, body)
+        except StorageError:
+            return self._busy("telegram", "the database cannot be written")
+        if not first:
+            self.metrics.webhooks.inc("telegram", "duplicate")
             return PlainTextResponse("ok")
-        # One process: the redelivery check is the first step of the background work, in the chat's order, so
-        # that the 200 does not wait behind the database's queue (under load it took 3 x longer than WhatsApp's).
-        # A redelivery still meets the first delivery's id there: it is dropped unhandled, as before.
-        if not self.queue.submit(f"tg:{chat_key(update)}", _bind(self._telegram_update, update)):
-            self.metrics.webhooks.inc("telegram", "busy")
-            log.warning("webhook queue full (%d): asking Telegram to deliver again later", self.queue.pending)
-            return PlainTextResponse("busy", status_code=503)
+        self.metrics.webhooks.inc("telegram", "accepted")
+        if self.app.storage.turns.shared:  # several processes: the chat's turn before the 200
+            await self._take_turn(update)
+        self.telegram.update_queue.put_nowait(update)  # in the chat's order: Telegram awaits this 200 first
         return PlainTextResponse("ok")
 
-    async def _first_seen(self, update: Any) -> bool:
-        if not await self.app.storage.webhooks.first_seen("telegram", str(update.update_id), self.clock()):
-            self.metrics.webhooks.inc("telegram", "duplicate")
-            return False
-        self.metrics.webhooks.inc("telegram", "accepted")
-        return True
+    def _unwritable(self, channel: str) -> Response | None:
+        """503 while the database file is gone from its path (what is written now is lost at a restart)."""
+        if self.inbox.file.intact():
+            return None
+        return self._busy(channel, "the database file was deleted")
 
-    async def _telegram_update(self, update: Any) -> None:
-        if await self._first_seen(update):
-            await self.telegram.update_queue.put(update)
+    def _busy(self, channel: str, why: str, *args: object) -> Response:
+        self.metrics.webhooks.inc(channel, "busy")
+        log.warning(why + ": asking %s to deliver again later", *args, "Telegram" if channel == "telegram" else "Meta")
+        return PlainTextResponse("busy", status_code=503)
 
     # --- several processes (PostgreSQL): a chat's turns, taken before the 200 -------------------------------
     async def _take_turn(self, update: Any) -> None:
@@ -267,22 +285,29 @@ class Web:
             log.warning("WhatsApp webhook: a signed body that is not a JSON object, refused")
             return PlainTextResponse("bad request", status_code=400)
         inbound = parse_whatsapp(payload, self.secrets.whatsapp_phone_id)
+        messages = inbound.messages
+        if messages:  # stored before the 200 (issue 14.3), redeliveries dropped here
+            if self.queue.pending + len(messages) > self.queue.max_pending:
+                return self._busy("whatsapp", "webhook queue full (%d)", self.queue.pending)
+            refused = self._unwritable("whatsapp")
+            if refused is not None:
+                return refused
+            try:
+                messages = await self.inbox.store_whatsapp(payload, messages)
+            except StorageError:
+                return self._busy("whatsapp", "the database cannot be written")
+            for _ in range(len(inbound.messages) - len(messages)):
+                self.metrics.webhooks.inc("whatsapp", "duplicate")
         jobs: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-            (f"wa:{m.event.chat_id}", _bind(channel.handle_message, m)) for m in inbound.messages
+            (f"wa:{m.event.chat_id}", self.inbox.whatsapp_job(self._handle_stored, m)) for m in messages
         ]
         turns = self.app.storage.turns
-        if turns.shared and inbound.messages:  # several processes: each message waits for its chat's turn
-            if self.queue.pending + len(jobs) > self.queue.max_pending:
-                self.metrics.webhooks.inc("whatsapp", "busy")
-                return PlainTextResponse("busy", status_code=503)
-            for index, m in enumerate(inbound.messages):
+        if turns.shared:  # several processes: each message waits for its chat's turn
+            for index, m in enumerate(messages):
                 ticket = await turns.take("whatsapp", m.event.chat_id)
                 jobs[index] = (jobs[index][0], _in_turn(turns, "whatsapp", m.event.chat_id, ticket, jobs[index][1]))
         for key, job in jobs:
-            if not self.queue.submit(key, job):
-                self.metrics.webhooks.inc("whatsapp", "busy")
-                log.warning("webhook queue full (%d): asking Meta to deliver again later", self.queue.pending)
-                return PlainTextResponse("busy", status_code=503)
+            self.queue.submit(key, job, force=True)  # stored: it must run (the room was checked above)
         assert self.statuses is not None
         if not self.statuses.add(inbound.statuses):
             self.metrics.webhooks.inc("whatsapp", "busy")
@@ -290,6 +315,16 @@ class Web:
             return PlainTextResponse("busy", status_code=503)
         self.metrics.webhooks.inc("whatsapp", "accepted")
         return PlainTextResponse("ok")
+
+    async def _handle_stored(self, message: Any) -> None:
+        assert self.whatsapp is not None
+        await self.whatsapp.handle_message(message, stored=True)
+
+    def _submit_whatsapp(self, message: Any) -> None:
+        """A message the inbox kept from before a restart: handled first, in its chat's order."""
+        if self.whatsapp is not None:
+            self.queue.submit(f"wa:{message.event.chat_id}", self.inbox.whatsapp_job(self._handle_stored, message),
+                              force=True)
 
     # --- health and metrics -------------------------------------------------------------------------
     async def healthz(self, request: Request) -> Response:
@@ -300,12 +335,24 @@ class Web:
         except (StorageError, TimeoutError, OSError) as exc:
             log.warning("health check: database unreachable: %s", exc)
             checks["database"] = False
+        checks["database_writable"] = checks["database"] and await self._writable()  # issue 14.4
+        checks["database_file"] = self.inbox.file.intact()  # not deleted under the running process
         for worker in self.workers:
             checks[getattr(worker, "name", type(worker).__name__.lower())] = bool(worker.alive)
         if self.telegram is not None:
             checks["telegram"] = bool(self.telegram.running)
         ok = all(checks.values())
         return JSONResponse({"ok": ok, "checks": checks, "queue": self.queue.pending}, status_code=200 if ok else 503)
+
+    async def _writable(self) -> bool:
+        """The database takes a write now, and the webhooks' last store succeeded (a full disk may still take a
+        write that needs no new page, but not a new update)."""
+        try:
+            await asyncio.wait_for(self.app.storage.inbox.probe(self.clock()), HEALTH_TIMEOUT_S)
+        except (StorageError, TimeoutError, OSError) as exc:
+            log.warning("health check: the database cannot be written: %s", exc)
+            return False
+        return self.inbox.writable
 
     async def metrics_page(self, request: Request) -> Response:
         """Prometheus' page, for whoever holds METRICS_TOKEN (`Authorization: Bearer ...`); without the setting
@@ -352,13 +399,6 @@ class Web:
         if target == ":memory:":  # another connection would see another, empty database
             return self.app.storage
         return await at_low_priority(lambda: open_storage(target, pool_size=1))
-
-
-def _bind(handler: Callable[[Any], Awaitable[None]], item: Any) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        await handler(item)
-
-    return job
 
 
 def _in_turn(turns: ChatTurns, channel: str, chat: str, ticket: int | None,

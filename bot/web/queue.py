@@ -37,9 +37,10 @@ class KeyedQueue:
     def pending(self) -> int:
         return self._pending
 
-    def submit(self, key: str, job: Job) -> bool:
-        """Queue `job` after the other jobs of `key`; False when the queue is full."""
-        if self._pending >= self.max_pending:
+    def submit(self, key: str, job: Job, *, force: bool = False) -> bool:
+        """Queue `job` after the other jobs of `key`; False when the queue is full (unless `force`: a job whose
+        update is stored already, its room checked before storing it)."""
+        if self._pending >= self.max_pending and not force:
             return False
         self._pending += 1
         self._idle.clear()

@@ -160,6 +160,8 @@ class FakeBotApi:
         self.webhook_url = ""
         self.topics: dict[str, dict[int, Topic]] = {}  # forum topics per chat id (issue 8)
         self._limit: _RateLimit | None = None
+        self._held: set[str] = set()  # methods whose calls wait, unanswered, until `release`
+        self._release = asyncio.Event()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1001)
@@ -263,6 +265,16 @@ class FakeBotApi:
              times: int | None = None) -> Fault:
         return self.inject(method, chat_id, status=None, delay=seconds, times=times)
 
+    def hold(self, method: str) -> None:
+        """Calls of `method` wait unanswered (and are not recorded) until `release`, which drops them: a bot killed
+        meanwhile never got an answer through."""
+        self._held.add(method)
+        self._release.clear()
+
+    def release(self) -> None:
+        self._held.clear()
+        self._release.set()
+
     def kicked(self, chat_id: int | str, times: int | None = None) -> Fault:
         """The bot was removed from a group: every call about it gets 403 (remove the fault to add it back)."""
         return self.inject(None, chat_id, status=403, description="Forbidden: bot was kicked from the supergroup chat",
@@ -318,6 +330,9 @@ class FakeBotApi:
         method = request.path_params["method"]
         arrived = time.monotonic()
         params = await _params(request)
+        if method in self._held:  # never answered, never recorded: the caller is killed meanwhile
+            await self._release.wait()
+            return _reset()
         chat_id = params.get("chat_id")
         status, result, retry_after, description = 200, None, None, ""
         fault = next((f for f in self.faults if f.matches(method, chat_id)), None)

@@ -108,6 +108,8 @@ class FakeWhatsAppApi:
         self.refused: list[tuple[str, int]] = []  # (to, error code) of every refused send
         self.faults: list[Fault] = []
         self.closed_windows: set[str] = set()
+        self.holding = False  # sends wait unanswered (and are not recorded) until `release`, which drops them
+        self._release = asyncio.Event()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
@@ -172,6 +174,14 @@ class FakeWhatsAppApi:
         self.faults.append(fault)
         return fault
 
+    def hold(self) -> None:
+        self.holding = True
+        self._release.clear()
+
+    def release(self) -> None:
+        self.holding = False
+        self._release.set()
+
     def close_window(self, to: str) -> None:
         self.closed_windows.add(to)
 
@@ -193,6 +203,9 @@ class FakeWhatsAppApi:
     async def _messages(self, request: Request) -> JSONResponse:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return _error(401, 190, "Invalid OAuth access token.")
+        if self.holding:  # a bot killed meanwhile: never answered, never recorded
+            await self._release.wait()
+            return _error(503, 2, "Service temporarily unavailable")
         if request.path_params["phone_id"] != self.phone_id:
             return _error(400, 100, "Unsupported post request: unknown phone number id")
         try:

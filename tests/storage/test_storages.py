@@ -408,6 +408,28 @@ async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage, now: dat
     await storage.metrics.ping()
 
 
+async def test_the_inbox_stores_each_update_once_and_keeps_only_the_id_once_done(storage: Storage,
+                                                                                  now: datetime) -> None:
+    first = [(str(n), f'{{"update_id": {n}}}') for n in (7, 3, 9)]
+    assert await storage.inbox.accept("telegram", first, now) == {"7", "3", "9"}
+    assert await storage.inbox.accept("telegram", [("9", "again"), ("10", "{}")], now) == {"10"}  # 9: a redelivery
+    assert await storage.inbox.accept("whatsapp", [("9", "wa")], now) == {"9"}  # ids are per channel
+    assert [e.update_id for e in await storage.inbox.unfinished("telegram")] == ["7", "3", "9", "10"]  # as they came
+    assert (await storage.inbox.unfinished("telegram"))[2].payload == '{"update_id": 9}'
+    assert await storage.inbox.done("telegram", ["3", "9"], now) == 2
+    assert [e.update_id for e in await storage.inbox.unfinished("telegram")] == ["7", "10"]
+    assert await storage.inbox.accept("telegram", [("3", "{}")], now) == set()  # handled: still known
+    payloads = await storage.database.fetchall("SELECT payload FROM inbox WHERE done_at IS NOT NULL")
+    assert [r[0] for r in payloads] == [None, None]  # nothing of a handled update is kept but its id
+    many = [(f"m{n}", "{}") for n in range(450)]  # more than one statement's rows
+    assert len(await storage.inbox.accept("whatsapp", many, now)) == 450
+    await storage.inbox.probe(now)  # /healthz's write: a row of its own, never an update to handle
+    await storage.inbox.probe(now)
+    assert [e.update_id for e in await storage.inbox.unfinished("telegram")] == ["7", "10"]
+    assert await storage.inbox.prune(now + timedelta(days=8)) == 3
+    assert await storage.inbox.accept("telegram", [("3", "{}")], now) == {"3"}
+
+
 async def test_whatsapp_windows_replies_and_a_failure_found_after_sending(storage: Storage, now: datetime) -> None:
     assert await storage.whatsapp.receive("wamid.2", "628111", "bsuid-1", now)
     assert await storage.whatsapp.receive("wamid.1", "628111", None, now - timedelta(hours=1))  # came in late

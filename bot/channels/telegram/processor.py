@@ -35,6 +35,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         # Several processes (PostgreSQL, issue 7): the chat's turn across processes, held around each update's
         # handling (bot/web/app.py sets it to the storage's `turns.hold`).
         self.guard: Callable[[Update, int], AbstractAsyncContextManager[None]] | None = None
+        # Told of each update whose handling ended (the durable inbox marks it done, bot/inbox/telegram.py).
+        self.finished: Callable[[Update], None] | None = None
 
     @property
     def active_chats(self) -> int:
@@ -44,6 +46,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         key = chat_key(update)
         if key is None:
             await coroutine
+            self._finished(update)
             return
         assert isinstance(update, Update)
         waiting = self._queues.get(key)
@@ -69,6 +72,12 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                     await coroutine
         except Exception:  # handler errors PTB reports itself; this is the guard's (the database): the chat goes on
             log.exception("update %s could not be handled", update.update_id)
+        else:
+            self._finished(update)
+
+    def _finished(self, update: object) -> None:
+        if self.finished is not None and isinstance(update, Update):
+            self.finished(update)
 
     async def initialize(self) -> None:
         pass
