@@ -424,7 +424,7 @@ class Validator:
                 outer.update(inner.digest())
                 digest = outer.digest()
                 row = new_row(import_row, (
-                    digest.hex(), "+62" + national, name, int(wave_text),
+                    digest, "+62" + national, name, int(wave_text),
                     lolos_result if lolos else other_result if other else None,
                     card, int(balance) if balance else None, line,
                 ))
@@ -623,7 +623,7 @@ class Validator:
             if 1 <= wave <= MAX_WAVE:
                 self._bad_row(line, digest, wave)
             return None
-        return digest, ImportRow(digest.hex(), phone, name, wave, result, card, balance, line)
+        return digest, ImportRow(digest, phone, name, wave, result, card, balance, line)
 
     def _bad_row(self, line: int, digest: bytes, wave: int) -> None:
         """A row with problems whose NIK and wave are readable: is that NIK already in that wave, in a good row or

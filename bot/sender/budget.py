@@ -37,8 +37,8 @@ SHARED_GUARD = 0.10
 MAX_WAIT = 0.5  # seconds between two looks at the shared bucket when it is empty (or the database is not there)
 SHARED_BURST = 0.05 / 1.05  # of the cap: the tokens the shared bucket holds at most (~5 %, rounded down)
 # Answers are reported to the shared row at most this long after they were sent: a sender elsewhere may take a
-# token meanwhile, so a window can hold this long's answers too many (at 10 answers/s, half a message).
-REPORT_S = 0.05
+# token meanwhile, so a window can hold this long's answers too many (at 10 answers/s, a fifth of a message).
+REPORT_S = 0.02
 ANSWER_DEBT_S = 1.5  # seconds of refill the row may owe for answers (bot/pacing.py: ANSWER_MAX_WAIT + DEBT_S)
 
 

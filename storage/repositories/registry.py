@@ -31,7 +31,7 @@ class AccountRepository(Repository):
     async def by_phone(self, phone: str) -> list[Account]:
         return await self._all(account_of, "SELECT * FROM accounts WHERE phone = ? ORDER BY id", (phone,))
 
-    async def by_phone_and_nik(self, phone: str, nik_hash: str) -> Account | None:
+    async def by_phone_and_nik(self, phone: str, nik_hash: bytes) -> Account | None:
         return await self._one(account_of, "SELECT * FROM accounts WHERE phone = ? AND nik_hash = ?", (phone, nik_hash))
 
     async def get(self, account_id: int) -> Account | None:
