@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot.demo import DEMO_PEPPER
 from bot.importer import validate
-from tests.benchmarks.harness import header, peak_rss_mib, verdict
+from tests.benchmarks.harness import header, outcome, peak_rss_mib
 from tests.importer.bench import _import as import_once  # the importer's own timing of one import
 
 TARGET = 3.0  # the import's time at most 3 x the sqlite3 CLI's
@@ -74,9 +74,11 @@ async def run(rows: int) -> dict[str, float | None]:
         rss = peak_rss_mib()
         again = await import_once(Path(folder) / "bot.sqlite3", path)
         ratio = fresh / baseline if baseline else None
-        print(f"import into a fresh database: {fresh:.2f} s = {rows / fresh:,.0f} rows/s"
-              + (f", {ratio:.1f} x the baseline's time (target <= {TARGET:.0f} x: {verdict(ratio <= TARGET)})"
-                 if ratio is not None else ""))
+        versus = ""
+        if ratio is not None:
+            met = outcome("import / sqlite3 .import, time", f"{ratio:.1f} x", f"<= {TARGET:.0f} x", ratio <= TARGET)
+            versus = f", {ratio:.1f} x the baseline's time (target <= {TARGET:.0f} x: {met})"
+        print(f"import into a fresh database: {fresh:.2f} s = {rows / fresh:,.0f} rows/s{versus}")
         print(f"the same file again (all unchanged): {again:.2f} s = {rows / again:,.0f} rows/s")
         print(f"database part of the import (import - validation): {fresh - checked:.2f} s;"
               f" peak RSS after the import: {rss:.0f} MiB")
