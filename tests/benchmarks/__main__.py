@@ -5,7 +5,8 @@
 Every benchmark runs on loopback only, is bounded in time, and prints its figures with, where it has one, the
 baseline measured side by side in the same run. docs/benchmarks.md holds the latest figures. `all` runs each with
 its defaults (about an hour in all), or with `--quick` with smaller sizes and one round (a smoke run of ~10 minutes:
-its ratios are indicative only); a benchmark that fails is reported in the summary and the others still run.
+its ratios are indicative only). Each runs in a process of its own, as when run alone; one that fails is reported
+in the summary and the others still run.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.benchmarks import harness
 
@@ -53,6 +59,8 @@ QUICK: dict[str, list[str]] = {
     "understanding": ["--rounds", "3"],
     "metrics": ["--deliveries", "200000", "--seconds", "5", "--rounds", "1"],
 }
+OUTCOMES_ENV = "BENCH_OUTCOMES"  # where a benchmark run by `all` writes the targets it checked (JSON)
+NOT_AVAILABLE = 3  # exit code of a benchmark whose module does not exist yet
 # Also by hand, not in `all`: issue 7's several processes on PostgreSQL, and the sender alone.
 MORE: dict[str, tuple[str, str, str]] = {
     "postgres-scale": ("tests.benchmarks.postgres_scale", "main", "3 serve + 3 senders on PostgreSQL (needs a server)"),
@@ -81,7 +89,7 @@ def _usage() -> int:
 
 
 def _run(name: str, argv: list[str]) -> str:
-    """Run one benchmark; how it ended: "ran", "failed: ...", or "not available"."""
+    """Run one benchmark in this process; how it ended: "ran", "failed: ...", or "not available"."""
     run = _load(name)
     if run is None:
         print(f"== {name}: not available ({({**BENCHMARKS, **MORE})[name][0]} does not exist yet) ==\n")
@@ -93,23 +101,43 @@ def _run(name: str, argv: list[str]) -> str:
             run(argv)
         else:
             run()  # type: ignore[call-arg]
-    except (Exception, SystemExit) as exc:  # `all` goes on with the next one
+    except (Exception, SystemExit) as exc:
         traceback.print_exc()
         return f"failed: {type(exc).__name__}: {str(exc)[:60]}"
     finally:
-        print()
+        print(flush=True)
+        if where := os.environ.get(OUTCOMES_ENV):  # for `all`, which ran this one in a process of its own
+            Path(where).write_text(json.dumps(harness.OUTCOMES))
     return "ran"
 
 
+def _run_apart(name: str, argv: list[str], folder: Path) -> tuple[str, float]:
+    """Run one benchmark as `python -m tests.benchmarks NAME` in a process of its own (so none inherits what an
+    earlier one imported or left in memory); how it ended, and its seconds. Its targets join `harness.OUTCOMES`."""
+    where = folder / f"{name}.json"
+    started = time.monotonic()
+    code = subprocess.run([sys.executable, "-m", "tests.benchmarks", name, *argv],
+                          env={**os.environ, OUTCOMES_ENV: str(where)}, check=False).returncode
+    seconds = time.monotonic() - started
+    if where.exists():
+        harness.OUTCOMES.extend(tuple(o) for o in json.loads(where.read_text()))
+    if code == 0:
+        return "ran", seconds
+    return ("not available" if code == NOT_AVAILABLE else f"failed: exit code {code}"), seconds
+
+
 def summary(ended: dict[str, tuple[str, float]]) -> str:
-    """The table of every target checked in this run: benchmark, what, measured, target, verdict."""
-    rows = [("benchmark", "what", "measured", "target", "verdict")]
+    """The table of every target checked in the run: benchmark, what, measured, target, verdict, and each
+    benchmark's time."""
+    rows = [("benchmark", "what", "measured", "target", "verdict", "time")]
     for name, (how, seconds) in ended.items():
-        checked = [o for o in harness.OUTCOMES if o[0] == name]
+        checked = [(*o, "") for o in harness.OUTCOMES if o[0] == name]
         if how != "ran" or not checked:
-            rows.append((name, how if how != "ran" else "(no target: see its output)", "", "", f"{seconds:.0f} s"))
+            rows.append((name, how if how != "ran" else "(no target: see its output)", "", "", "", ""))
         rows.extend(checked)
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        index = len(rows) - len(checked) - (0 if checked and how == "ran" else 1)
+        rows[index] = (*rows[index][:5], f"{seconds:.0f} s")
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     missed = sum(1 for o in harness.OUTCOMES if o[4] != "met")
@@ -125,12 +153,13 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark {name!r}", file=sys.stderr)
         return _usage()
     if name != "all":
-        return 0 if _run(name, rest) == "ran" else 1
+        how = _run(name, rest)
+        return 0 if how == "ran" else NOT_AVAILABLE if how == "not available" else 1
     quick = "--quick" in rest
     ended: dict[str, tuple[str, float]] = {}
-    for each in BENCHMARKS:
-        started = time.monotonic()
-        ended[each] = (_run(each, QUICK[each] if quick else []), time.monotonic() - started)
+    with tempfile.TemporaryDirectory(prefix="prakerja-bench-all-") as folder:
+        for each in BENCHMARKS:
+            ended[each] = _run_apart(each, QUICK[each] if quick else [], Path(folder))
     print(f"== summary{' (--quick: smaller sizes, one round; indicative only)' if quick else ''} ==")
     print(summary(ended))
     return 0 if all(how == "ran" for how, _ in ended.values()) else 1
