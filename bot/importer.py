@@ -27,6 +27,8 @@ import csv
 import hashlib
 import io
 import logging
+import multiprocessing
+import os
 import re
 import sys
 import time
@@ -34,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from phonenumbers import PhoneMetadata
 
@@ -342,6 +345,64 @@ def _no_waves(digest: bytes) -> dict[int, int]:
     return {}
 
 
+_Columns = tuple[list[bytes], list[str], list[str], list[int], list[int], list[str | None], list[int | None],
+                 list[int], list[tuple[int, int, str]], list[int]]
+_RESULT_CODES = (None, WaveResult.LOLOS, WaveResult.TIDAK_LOLOS)
+_SPAN_CHARS = 2_000_000  # characters of a plain file per span checked at once (~30,000 lines)
+# The text and the HMAC pads, for the worker processes forked by `Validator._checked_lines` (they inherit it).
+_FORKED: tuple[str, tuple[Any, Any]] | None = None
+
+
+def _check_span(span: tuple[int, int, int], shared: tuple[str, tuple[Any, Any]] | None = None) -> _Columns:
+    """The lines of text[start:stop], the first numbered `line`, as columns (cheap to send between processes): of
+    the good rows, their fields (the NIK hashed; the result as an index into `_RESULT_CODES`); the lines
+    `Validator._row` must judge, as (position among all lines, line, text); and where each line starts. Runs in a
+    worker process (`shared` None: `_FORKED`) or in the validator's own."""
+    text, (inner_pad, outer_pad) = shared or _FORKED  # type: ignore[misc]
+    start, stop, first = span
+    digests: list[bytes] = []
+    phones: list[str] = []
+    names: list[str] = []
+    waves: list[int] = []
+    results: list[int] = []
+    cards: list[str | None] = []
+    balances: list[int | None] = []
+    lines: list[int] = []
+    others: list[tuple[int, int, str]] = []
+    starts: list[int] = []
+    for line, match in enumerate(_PLAIN_ROW.finditer(text, start, stop), start=first):
+        nik, national, name, wave_text, lolos, card, balance, other, unmatched = match.groups()
+        starts.append(match.start())
+        if unmatched is not None:
+            others.append((len(starts) - 1, line, unmatched))
+            continue
+        inner = inner_pad.copy()  # NikHasher.digest, inline: this loop runs a million times
+        inner.update(nik.encode())
+        outer = outer_pad.copy()
+        outer.update(inner.digest())
+        digests.append(outer.digest())
+        phones.append("+62" + national)
+        names.append(name)
+        waves.append(int(wave_text))
+        results.append(1 if lolos else 2 if other else 0)
+        cards.append(card)
+        balances.append(int(balance) if balance else None)
+        lines.append(line)
+    return digests, phones, names, waves, results, cards, balances, lines, others, starts
+
+
+def _span_items(columns: _Columns) -> tuple[list[object], list[int]]:
+    """`_check_span`'s columns as the lines in order: each an `ImportRow` or (line, text); and their starts."""
+    digests, phones, names, waves, codes, cards, balances, lines, others, starts = columns
+    results = map(_RESULT_CODES.__getitem__, codes)
+    new_row, import_row = tuple.__new__, ImportRow
+    items: list[object] = [new_row(import_row, row) for row in zip(
+        digests, phones, names, waves, results, cards, balances, lines, strict=True)]
+    for position, line, text in others:  # in order: each goes where it was among the lines
+        items.insert(position, (line, text))
+    return items, starts
+
+
 class Validator:
     """Checks a CSV as it streams and yields the good rows; raises `ImportRejected` at the end if any was bad.
 
@@ -349,8 +410,11 @@ class Validator:
     Memory grows with the number of distinct NIKs and lolos cards (for the checks across rows), not with the rows.
     """
 
-    def __init__(self, pepper: str, progress: Callable[[int, bool], None] | None = None) -> None:
+    def __init__(self, pepper: str, progress: Callable[[int, bool], None] | None = None,
+                 processes: int = 1) -> None:
+        """`processes`: how many processes check a large plain file (`_checked_lines`); 1: this one alone."""
         self._hasher = NikHasher(pepper)
+        self.processes = processes
         self._progress = progress
         self.problems: list[Problem] = []
         self.total_problems = 0
@@ -408,48 +472,66 @@ class Validator:
         cards: dict[str, int] = {}  # card number -> line
         accept = self._accepter(cards, seen, lambda first: self._first_row(text, first))
         bad = self._bad_waves
-        progress, every, inner_pad, outer_pad = self._progress, PROGRESS_EVERY_ROWS, *self._hasher.pads
-        new_row, import_row, line_bits, offset_shift = tuple.__new__, ImportRow, _LINE_BITS, _OFFSET_SHIFT
-        lolos_result, other_result = WaveResult.LOLOS, WaveResult.TIDAK_LOLOS
+        progress, every = self._progress, PROGRESS_EVERY_ROWS
+        import_row, line_bits, offset_shift = ImportRow, _LINE_BITS, _OFFSET_SHIFT
         rows = 0
-        for line, match in enumerate(_PLAIN_ROW.finditer(text, header_end + 1), start=2):
-            nik, national, name, wave_text, lolos, card, balance, other, unmatched = match.groups()
-            if unmatched is None:  # a good row: only the checks across rows are left
-                rows += 1
-                if progress is not None and rows % every == 0:
-                    self.rows = rows
-                    progress(rows, False)
-                inner = inner_pad.copy()  # NikHasher.digest, inline: this loop runs a million times
-                inner.update(nik.encode())
-                outer = outer_pad.copy()
-                outer.update(inner.digest())
-                digest = outer.digest()
-                row = new_row(import_row, (
-                    digest.hex(), "+62" + national, name, int(wave_text),
-                    lolos_result if lolos else other_result if other else None,
-                    card, int(balance) if balance else None, line,
-                ))
-                first = seen.setdefault(digest, line | match.start() << offset_shift)
-                if (first & line_bits) == line and card is None and not bad:
-                    yield row  # the NIK's first row, no card, no bad row before: nothing to compare with
-                    continue
-            else:
-                fields = unmatched.split(",")  # no quotes anywhere: exactly what the csv module reads
-                if fields == [""]:
-                    continue  # a blank line
-                rows += 1
-                if progress is not None and rows % every == 0:
-                    self.rows = rows
-                    progress(rows, False)
-                checked = self._row(line, fields)
-                if checked is None:
-                    continue
-                digest, row = checked
-                first = seen.setdefault(digest, line | match.start() << _OFFSET_SHIFT)
-            if accept(line, digest, row, None if (first & _LINE_BITS) == line else self._first_row(text, first)):
-                yield row
+        for items, starts in self._checked_lines(text, header_end + 1):
+            for item, start in zip(items, starts, strict=True):
+                if type(item) is import_row:  # a good row: only the checks across rows are left
+                    rows += 1
+                    if progress is not None and rows % every == 0:
+                        self.rows = rows
+                        progress(rows, False)
+                    row: ImportRow = item
+                    line, digest = row.line, row.nik_hash
+                    first = seen.setdefault(digest, line | start << offset_shift)
+                    if (first & line_bits) == line and row.card_number is None and not bad:
+                        yield row  # the NIK's first row, no card, no bad row before: nothing to compare with
+                        continue
+                else:
+                    # the other kind of item `_checked_lines` yields: (line, text) for `_row` to judge
+                    pair: tuple[int, str] = item  # type: ignore[assignment]
+                    line, unmatched = pair
+                    fields = unmatched.split(",")  # no quotes anywhere: exactly what the csv module reads
+                    if fields == [""]:
+                        continue  # a blank line
+                    rows += 1
+                    if progress is not None and rows % every == 0:
+                        self.rows = rows
+                        progress(rows, False)
+                    checked = self._row(line, fields)
+                    if checked is None:
+                        continue
+                    digest, row = checked
+                    first = seen.setdefault(digest, line | start << offset_shift)
+                if accept(line, digest, row, None if (first & line_bits) == line else self._first_row(text, first)):
+                    yield row
         self.rows = rows
         self._finish()
+
+    def _checked_lines(self, text: str, begin: int) -> Iterator[tuple[list[object], list[int]]]:
+        """The lines from `begin` in order, in spans of about `_SPAN_CHARS`, each line a good row (its NIK hashed)
+        or (line, text) for `_row` to judge (`_check_span`). With `processes` > 1 and a large file, forked worker
+        processes check the spans while this one goes on with the rows of the spans before (`fork`: the workers
+        share the text without copying it; only the checked rows come back)."""
+        spans, end, line = [], len(text), 2
+        while begin < end:
+            stop = text.find("\n", min(begin + _SPAN_CHARS, end) - 1) + 1 or end
+            spans.append((begin, stop, line))
+            line += text.count("\n", begin, stop)
+            begin = stop
+        if self.processes > 1 and len(spans) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            global _FORKED
+            _FORKED = (text, self._hasher.pads)
+            try:
+                with multiprocessing.get_context("fork").Pool(self.processes) as pool:
+                    for columns in pool.imap(_check_span, spans):
+                        yield _span_items(columns)
+            finally:
+                _FORKED = None
+        else:
+            for span in spans:
+                yield _span_items(_check_span(span, (text, self._hasher.pads)))
 
     def _first_row(self, text: str, first: int) -> int:
         """The first row of a NIK seen again, packed (`_pack`): its line read again from the text. It was good, so
@@ -624,7 +706,7 @@ class Validator:
             if 1 <= wave <= MAX_WAVE:
                 self._bad_row(line, digest, wave)
             return None
-        return digest, ImportRow(digest.hex(), phone, name, wave, result, card, balance, line)
+        return digest, ImportRow(digest, phone, name, wave, result, card, balance, line)
 
     def _bad_row(self, line: int, digest: bytes, wave: int) -> None:
         """A row with problems whose NIK and wave are readable: is that NIK already in that wave, in a good row or
@@ -675,9 +757,9 @@ class Validator:
         return card, None
 
 
-def validate(lines: Iterable[str] | Iterable[bytes], pepper: str) -> int:
+def validate(lines: Iterable[str] | Iterable[bytes], pepper: str, processes: int = 1) -> int:
     """Check a whole file without importing it: the number of data rows, or `ImportRejected`."""
-    validator = Validator(pepper)
+    validator = Validator(pepper, processes=processes)
     for _ in validator.validate(lines):
         pass
     return validator.rows
@@ -685,10 +767,12 @@ def validate(lines: Iterable[str] | Iterable[bytes], pepper: str) -> int:
 
 async def import_lines(
     storage: Storage, lines: Iterable[str] | Iterable[bytes], pepper: str,
-    progress: Callable[[int, bool], None] | None = None,
+    progress: Callable[[int, bool], None] | None = None, processes: int = 1,
 ) -> ImportCounts:
-    """Validate and import in one stream: all or nothing. Raises `ImportRejected` (nothing imported)."""
-    validator = Validator(pepper, progress)
+    """Validate and import in one stream: all or nothing. Raises `ImportRejected` (nothing imported).
+    `processes` > 1: a large plain file is checked in that many forked processes (the command line's import; the
+    running bot checks uploads in its own process)."""
+    validator = Validator(pepper, progress, processes)
     try:
         counts = await storage.accounts.import_rows(validator.validate(lines))
     except ImportConflict as exc:
@@ -741,7 +825,7 @@ async def run_import(settings: Settings, path: Path) -> int:
     storage = await open_storage(settings.database_target, pool_size=settings.database_pool_size)
     try:
         with handle:
-            counts = await import_lines(storage, handle, pepper, _ProgressLine(t))
+            counts = await import_lines(storage, handle, pepper, _ProgressLine(t), processes=os.cpu_count() or 1)
         await storage.audit.record(
             "cli", "admin", "import", None, f"new={counts.new} updated={counts.updated} unchanged={counts.unchanged}"
         )

@@ -7,6 +7,7 @@
 - the support desk's ~20 messages a minute into one group (`TokenBucket.window`).
 `send_budget(token, rate)` is the one budget of a bot token in this process: Telegram counts every message of the
 bot, answers and broadcasts alike, so both debit it (bot/channels/telegram/delivery.py, topics.py and the sender).
+On PostgreSQL the tokens answers take are also reported to the senders' shared row (bot/sender/budget.py).
 
 Pacing of the broadcast path: the bucket refills at `rate / (1 + guard)` (guard 4 %: 96.2 % of the cap). Before a
 claim the sender waits for `gather` tokens (one below 250 msg/s, ~4 ms of refill above), and the bucket keeps
@@ -64,6 +65,8 @@ class TokenBucket:
         self._tokens = min(self.capacity, 1.0)
         self._updated = clock()
         self.paused_until = 0.0
+        self.reserved = 0  # tokens `reserve` has taken (answers), for a budget shared across processes to count
+        self.on_reserve: Callable[[], None] | None = None  # told after each: bot/sender/budget.py `share_answers`
 
     @classmethod
     def window(cls, limit: int, seconds: float, burst: int, clock: Clock = time.monotonic) -> TokenBucket:
@@ -109,6 +112,9 @@ class TokenBucket:
         self._fill(now)
         if math.isinf(self._tokens):
             return 0.0
+        self.reserved += 1
+        if self.on_reserve is not None:
+            self.on_reserve()
         wait = max(0.0, (1 - self._tokens) / self.refill)
         if wait <= most_wait:
             self._tokens -= 1

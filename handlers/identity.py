@@ -118,9 +118,9 @@ def check_nik(text: str) -> NikCheck:
     return NikCheck(cleaned)
 
 
-def hash_nik(nik: str, pepper: str) -> str:
-    """Keyed hash of a valid NIK: the only form in which a NIK is stored or compared."""
-    return hmac.new(pepper.encode(), nik.encode(), hashlib.sha256).hexdigest()
+def hash_nik(nik: str, pepper: str) -> bytes:
+    """Keyed hash of a valid NIK (HMAC-SHA256, 32 raw bytes): the only form in which a NIK is stored or compared."""
+    return hmac.new(pepper.encode(), nik.encode(), hashlib.sha256).digest()
 
 
 class PhoneError(ValueError):

@@ -232,7 +232,7 @@ async def _phone_given(ctx: Context, raw_phone: str, pending: str | None = None)
 
 
 def _code_hash(ctx: Context, phone: str, code: str) -> str:
-    return hash_nik(f"code:{ctx.chat.id}:{phone}:{code}", ctx.config.nik_pepper)
+    return hash_nik(f"code:{ctx.chat.id}:{phone}:{code}", ctx.config.nik_pepper).hex()  # kept in the flow's JSON
 
 
 async def _typed_phone(ctx: Context, raw_phone: str, pending: str | None = None) -> None:

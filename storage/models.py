@@ -121,7 +121,7 @@ class ImportRow(NamedTuple):
     """One validated CSV row, NIK already hashed, phone already E.164. A tuple in the staging table's column order,
     so a chunk of rows binds to one INSERT (SQLite) or streams into COPY (PostgreSQL) without copying."""
 
-    nik_hash: str
+    nik_hash: bytes  # handlers.identity.hash_nik: 32 raw bytes
     phone: str
     name: str
     wave: int

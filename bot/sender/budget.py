@@ -1,8 +1,11 @@
 """The rate budget shared by several sender processes (PostgreSQL), with the interface of `TokenBucket`.
 
 Answers debit this process's budget of the bot (bot/pacing.py `send_budget`), which `SharedBucket` takes first
-too; they do not debit the shared row: the storage interface (`RateBudget`) has no call that takes a token whatever
-the balance (see docs/design-notes.md, note 13).
+too. On PostgreSQL they also debit the shared row (`share_answers`), so the senders of every process leave room
+for the answers of every process: an answer goes at once (its process's own budget decides, as on SQLite) and is
+reported afterwards, in batches (at most one statement per `REPORT_S`), taking its token whatever the row's
+balance (`RateBudget.debit`, down to `ANSWER_DEBT_S` of refill below zero); the senders take only tokens above zero,
+so the broadcast waits until what answers spent is repaid (docs/design-notes.md, note 28).
 
 One sender paces itself with its in-memory `TokenBucket`. With several senders (on one machine or many) each
 bucket would allow the full rate and together they would exceed the platform's limit, so on PostgreSQL the
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import time
@@ -33,6 +37,10 @@ log = logging.getLogger(__name__)
 SHARED_GUARD = 0.10
 MAX_WAIT = 0.5  # seconds between two looks at the shared bucket when it is empty (or the database is not there)
 SHARED_BURST = 0.05 / 1.05  # of the cap: the tokens the shared bucket holds at most (~5 %, rounded down)
+# Answers are reported to the shared row at most this long after they were sent: a sender elsewhere may take a
+# token meanwhile, so a window can hold this long's answers too many (at 10 answers/s, a fifth of a message).
+REPORT_S = 0.02
+ANSWER_DEBT_S = 1.5  # seconds of refill the row may owe for answers (bot/pacing.py: ANSWER_MAX_WAIT + DEBT_S)
 
 
 class SharedBucket:
@@ -100,6 +108,51 @@ class SharedBucket:
         task = asyncio.get_running_loop().create_task(run())
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
+
+
+class AnswerReport:
+    """Reports the tokens a process's answers took from its budget (`TokenBucket.reserve`) to the shared row."""
+
+    def __init__(self, local: TokenBucket, budget: RateBudget, channel: str, rate: float,
+                 guard: float = SHARED_GUARD) -> None:
+        self.local = local
+        self.budget = budget
+        self.channel = channel
+        self.refill = rate / (1 + guard)  # the row's, as `SharedBucket` refills it
+        self.capacity = float(max(1, math.floor(rate * SHARED_BURST)))
+        self.reported = local.reserved
+        self._due: asyncio.TimerHandle | None = None
+        self._writing: asyncio.Task[None] | None = None
+        local.on_reserve = self.wake
+
+    def wake(self) -> None:
+        """An answer took a token: report it (with the others of the next `REPORT_S`) unless a report is due."""
+        if self._due is None and self._writing is None:
+            # In a context of its own: the answer's may hold a connection bound to its task (a chat's turn).
+            self._due = asyncio.get_running_loop().call_later(REPORT_S, self._report, context=contextvars.Context())
+
+    def _report(self) -> None:
+        self._due = None
+        self._writing = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while (tokens := self.local.reserved - self.reported) > 0:
+                self.reported += tokens
+                await self.budget.debit(self.channel, tokens, self.refill, self.capacity,
+                                        -self.refill * ANSWER_DEBT_S)
+        except StorageError as exc:  # the answers went; the broadcast may then go over the cap: Telegram decides
+            log.warning("answers not debited from the shared rate budget: %s", exc)
+        finally:
+            self._writing = None
+
+
+def share_answers(local: TokenBucket, budget: RateBudget | None, channel: str) -> TokenBucket:
+    """`local` (the bot's send budget in this process), its answers reported to `budget` (the senders' shared row,
+    PostgreSQL) from now on; once per budget."""
+    if budget is not None and local.on_reserve is None and local.rate is not None:
+        AnswerReport(local, budget, channel, local.rate)
+    return local
 
 
 def bucket_for(storage: Storage, transport: Transport) -> TokenBucket | SharedBucket:

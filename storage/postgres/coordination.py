@@ -14,7 +14,8 @@ ticket was issued), looking again at least every `TURN_RECHECK_S` in case a noti
 
 Rate budget (the platform's rate holds for the sum of all senders): a token bucket row per channel, refilled
 from the database's clock and taken from in one atomic UPDATE, so senders on several machines share one budget
-without trusting each other's clocks.
+without trusting each other's clocks. Answers to users are sent first and debited afterwards, in batches (`debit`:
+the balance may go below zero; the senders then wait until it is repaid).
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class RateBudget:
             "WITH s AS (SELECT least($4::float8, tokens + greatest(extract(epoch FROM now() - updated_at)::float8,"
             "  0) * $3::float8) AS avail, paused_until FROM rate_budget WHERE channel = $1 FOR UPDATE),"
             " g AS (SELECT avail, paused_until, CASE WHEN paused_until > now() THEN 0"
-            "  ELSE least($2::int, floor(avail)::int) END AS n FROM s)"
+            "  ELSE least($2::int, greatest(floor(avail)::int, 0)) END AS n FROM s)"
             " UPDATE rate_budget b SET tokens = g.avail - g.n, updated_at = greatest(b.updated_at, now()) FROM g"
             " WHERE b.channel = $1"
             " RETURNING g.n, g.avail, greatest(extract(epoch FROM g.paused_until - now())::float8, 0) AS paused",
@@ -158,6 +159,17 @@ class RateBudget:
             return taken, 0.0
         wait = row["paused"] if row["paused"] > 0 else (1 - row["avail"]) / rate
         return 0, max(wait, 0.001)
+
+    async def debit(self, channel: str, tokens: int, rate: float, capacity: float, floor: float) -> None:
+        """Take `tokens` whatever the balance, down to `floor` (below 0: owed, the takers wait until it is
+        repaid): messages another process already sent, answers first (bot/sender/budget.py `share_answers`)."""
+        await self._ensure(channel)
+        await self._db.execute(
+            "UPDATE rate_budget SET tokens = greatest($5::float8, least($4::float8, tokens"
+            " + greatest(extract(epoch FROM now() - updated_at)::float8, 0) * $3::float8) - $2::int),"
+            " updated_at = greatest(updated_at, now()) WHERE channel = $1",
+            (channel, tokens, rate, capacity, floor),
+        )
 
     async def give_back(self, channel: str, tokens: int, capacity: float) -> None:
         await self._db.execute(

@@ -25,7 +25,7 @@ async def import_rows(db: Database, source: Iterable[ImportRow]) -> ImportCounts
     async with db.transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", IMPORT_LOCK)
         await conn.execute(
-            f"CREATE TEMP TABLE {STAGE} (seq bigint GENERATED ALWAYS AS IDENTITY, nik_hash text NOT NULL,"
+            f"CREATE TEMP TABLE {STAGE} (seq bigint GENERATED ALWAYS AS IDENTITY, nik_hash bytea NOT NULL,"
             " phone text NOT NULL, name text NOT NULL, wave integer NOT NULL, result text, card_number text,"
             " balance bigint, line integer NOT NULL) ON COMMIT DROP"
         )

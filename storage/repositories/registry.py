@@ -31,7 +31,7 @@ class AccountRepository(Repository):
     async def by_phone(self, phone: str) -> list[Account]:
         return await self._all(account_of, "SELECT * FROM accounts WHERE phone = ? ORDER BY id", (phone,))
 
-    async def by_phone_and_nik(self, phone: str, nik_hash: str) -> Account | None:
+    async def by_phone_and_nik(self, phone: str, nik_hash: bytes) -> Account | None:
         """The account these prove, as its applicant sees it (no card or balance before the result is announced)."""
         columns = ", ".join(f"{expr} AS {c}" for expr, c in zip(APPLICANT_ACCOUNT, ACCOUNT_FIELDS, strict=True))
         return await self._one(account_of, f"SELECT {columns} FROM accounts a WHERE phone = ? AND nik_hash = ?",

@@ -70,7 +70,7 @@ class StaffRepository(Repository):
         )
 
     async def find_accounts(
-        self, *, phone: str | None = None, card: str | None = None, nik_hash: str | None = None
+        self, *, phone: str | None = None, card: str | None = None, nik_hash: bytes | None = None
     ) -> list[Account]:
         given = [(column, v) for column, v in (("phone", phone), ("card_number", card), ("nik_hash", nik_hash)) if v]
         if not given:

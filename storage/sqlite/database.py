@@ -101,6 +101,13 @@ class _Results(list[tuple[bool, Any]]):
         return self
 
 
+def _unhex(text: str | None) -> bytes | None:
+    try:
+        return bytes.fromhex(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
 class BatchingConnection(sqlite3.Connection):
     """The sqlite3 connection under aiosqlite; `execute(BATCH, jobs)` runs a batch (on aiosqlite's thread)."""
 
@@ -137,6 +144,8 @@ class Database:
         connection.row_factory = sqlite3.Row
         db = cls(connection, path)
         try:
+            if sqlite3.sqlite_version_info < (3, 41):  # unhex() for the migrations, as newer SQLite has it
+                await connection.create_function("unhex", 1, _unhex, deterministic=True)
             await connection.executescript(
                 f"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 f" PRAGMA busy_timeout={BUSY_TIMEOUT_MS};"

@@ -22,11 +22,11 @@ from storage.repositories.registry import check_conflicts, import_counts, merge_
 STAGE = "temp.import_staging"
 PLAN = "temp.import_plan"
 _STAGE_TABLE = (
-    f"CREATE TABLE {STAGE} (seq INTEGER PRIMARY KEY, nik_hash TEXT NOT NULL, phone TEXT NOT NULL, name TEXT NOT NULL,"
+    f"CREATE TABLE {STAGE} (seq INTEGER PRIMARY KEY, nik_hash BLOB NOT NULL, phone TEXT NOT NULL, name TEXT NOT NULL,"
     " wave INTEGER NOT NULL, result TEXT, card_number TEXT, balance INTEGER, line INTEGER NOT NULL)"
 )
 _PLAN_TABLE = (
-    f"CREATE TABLE {PLAN} (seq INTEGER PRIMARY KEY, nik_hash TEXT NOT NULL, phone TEXT NOT NULL,"
+    f"CREATE TABLE {PLAN} (seq INTEGER PRIMARY KEY, nik_hash BLOB NOT NULL, phone TEXT NOT NULL,"
     " name TEXT NOT NULL, wave INTEGER NOT NULL, result TEXT, card_number TEXT, balance INTEGER,"
     " account_id INTEGER, account_same INTEGER NOT NULL, result_state INTEGER NOT NULL)"
 )

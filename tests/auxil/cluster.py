@@ -337,7 +337,7 @@ class BroadcastReport:
 async def link_recipients(storage: Storage, count: int) -> None:
     """`count` applicants of the broadcast wave, each linked from its own Telegram chat (in bulk: set-up only)."""
     await storage.accounts.import_rows(
-        ImportRow(f"scale-{i:07d}", f"+62857{i:08d}", f"Penerima {i}", BROADCAST_WAVE,
+        ImportRow(f"scale-{i:07d}".encode(), f"+62857{i:08d}", f"Penerima {i}", BROADCAST_WAVE,
                   WaveResult.LOLOS if i % 2 else WaveResult.TIDAK_LOLOS, None, None, i + 2)
         for i in range(count)
     )

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 
 from tests.auxil.fake_bot_api import FakeBotApi
-from tests.benchmarks.harness import header, verdict
+from tests.benchmarks.harness import header, outcome
 from tests.benchmarks.sender_load import FIRST_CHAT, Bench
 from tests.benchmarks.webhook_load import cpu_seconds
 
@@ -47,7 +47,8 @@ async def one_cap(recipients: int, cap: float, concurrency: int) -> dict[str, fl
     expected = {str(FIRST_CHAT + i) for i in range(1, recipients + 1)}
     duplicates = sum(n - 1 for n in received.values())
     losses = len(expected - set(received))
-    met = verdict(share >= RATE_TARGET and duplicates == 0 and losses == 0)
+    met = outcome(f"share of the cap at {cap:g}/s; duplicates, losses", f"{share:.3f}; {duplicates}, {losses}",
+                  f">= {RATE_TARGET}; 0, 0", share >= RATE_TARGET and duplicates == 0 and losses == 0)
     print(f"  {share:.3f} of the cap; duplicates {duplicates}, losses {losses}"
           f" (target >= {RATE_TARGET} of the cap, 0 and 0: {met})")
     return {"cap": cap, "share": share, "duplicates": duplicates, "losses": losses}

@@ -116,3 +116,15 @@ def header(title: str) -> None:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+# Every target checked in this process: (benchmark, what, measured, target, verdict), for the summary table of
+# `python -m tests.benchmarks all`.
+OUTCOMES: list[tuple[str, str, str, str, str]] = []
+current_benchmark = ""  # set by the runner before each benchmark
+
+
+def outcome(what: str, measured: str, target: str, ok: bool) -> str:
+    """`verdict(ok)`, recorded with what was measured against which target for the runner's summary."""
+    OUTCOMES.append((current_benchmark, what, measured, target, verdict(ok)))
+    return verdict(ok)

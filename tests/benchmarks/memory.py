@@ -23,7 +23,7 @@ from bot.app import load_demo, open_app
 from bot.demo import DEMO_PEPPER, showcase
 from bot.settings import load_settings
 from tests.auxil.fake_bot_api import FakeBotApi
-from tests.benchmarks.harness import header, verdict
+from tests.benchmarks.harness import header, outcome
 from tests.benchmarks.sender_load import Bench, rss_peak_mb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +119,8 @@ async def run(accounts: int, seconds: float) -> dict[str, float]:
     print(f"`sender`, 10,000 recipients: peak RSS {small:.1f} MiB ({queued_small:,} queued)")
     print(f"`sender`, {accounts:,} recipients: peak RSS {large:.1f} MiB ({queued_large:,} queued,"
           f" {'fully' if expanded else 'partly'} expanded after {seconds:.0f} s)")
-    met = verdict(ratio <= SENDER_TARGET)
+    met = outcome(f"sender peak RSS, {accounts:,} / 10,000 queued", f"{ratio:.2f} x", f"<= {SENDER_TARGET} x",
+                  ratio <= SENDER_TARGET)
     print(f"sender {accounts:,} / 10,000: {ratio:.2f} x (target <= {SENDER_TARGET} x: {met})")
     return {"import_rss": import_rss, "sender_small": small, "sender_large": large, "ratio": ratio}
 

@@ -37,7 +37,7 @@ from bot.demo import DEMO_PEPPER
 from bot.web.security import TELEGRAM_SECRET_HEADER
 from storage import open_storage
 from tests.auxil.fake_bot_api import FakeBotApi
-from tests.benchmarks.harness import header, percentile, summary_ms, verdict
+from tests.benchmarks.harness import header, outcome, percentile, summary_ms
 from tests.benchmarks.webhook import TELEGRAM_SECRET, telegram_update
 from tests.benchmarks.webhook_load import cpu_seconds, free_port
 
@@ -256,8 +256,9 @@ async def run(source: Path, deliveries: int, rate: float, seconds: float, rounds
                 bot.send_signal(signal.SIGINT)
                 bot.wait(timeout=30)
     ratio = percentile(sorted(results[True]), 0.99) / percentile(sorted(results[False]), 0.99)
-    print(f"answer p99 with {scrapers} scrapers / without: {ratio:.2f} (target <= {RATIO_TARGET:.2f}:"
-          f" {verdict(ratio <= RATIO_TARGET)})")
+    met = outcome(f"answer p99, {scrapers} scrapers / none", f"{ratio:.2f} x", f"<= {RATIO_TARGET:.2f} x",
+                  ratio <= RATIO_TARGET)
+    print(f"answer p99 with {scrapers} scrapers / without: {ratio:.2f} (target <= {RATIO_TARGET:.2f}: {met})")
 
 
 def main(argv: list[str] | None = None) -> None:

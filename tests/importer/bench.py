@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,7 +27,7 @@ async def _import(database: Path, path: Path) -> float:
     try:
         started = time.perf_counter()
         with path.open("rb") as handle:
-            await import_lines(storage, handle, PEPPER)
+            await import_lines(storage, handle, PEPPER, processes=os.cpu_count() or 1)  # as `python -m bot import`
         return time.perf_counter() - started
     finally:
         await storage.close()

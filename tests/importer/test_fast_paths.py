@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 from collections.abc import Iterable
 
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
+from bot import importer
 from bot.demo import applicants
 from bot.importer import (
     _NIK_SEGMENTS,
@@ -80,7 +82,7 @@ def test_fast_phone_is_normalize_phone_for_indonesian_mobiles_only(text: str) ->
 @given(st.text("0123456789", min_size=16, max_size=16))
 def test_nik_hasher_is_hash_nik(nik: str) -> None:
     for pepper in ("sixteen-chars-ok", "p" * 64, "a much longer pepper " * 5, "ümlaut-pepper-with-ß"):
-        assert NikHasher(pepper).digest(nik).hex() == hash_nik(nik, pepper)
+        assert NikHasher(pepper).digest(nik) == hash_nik(nik, pepper)
 
 
 # --- plain files: one regex per line instead of the csv module ---------------------------------------------------
@@ -93,16 +95,17 @@ def test_segment_regexes_accept_exactly_the_valid_values() -> None:
 
 
 _NIKS = [p.nik for p in applicants(3, seed=11)]
-_FIELDS = (
-    st.sampled_from([*_NIKS, "99" + _NIKS[0][2:], _NIKS[0][:10], "3.17101E+15", f" {_NIKS[1]}", _NIKS[2] + "1"]),
-    st.sampled_from(["+6281234567890", "081234567890", "0812-3456-7890", "+62 812 3456 7890", "6281234567891",
-                     "12345", "", "+6221234567", " 081234567890"]),
-    st.sampled_from(["Siti Rahmawati", " Budi ", "Ayu Ñ", "x" * 100, "x" * 101, "Budi\x07", "", "a", "O'Neil"]),
-    st.sampled_from(["1", "2", "3", "0", "01", " 3", "9999", "10000", "x"]),
-    st.sampled_from(["lolos", "tidak_lolos", "", "LOLOS", " lolos", "lulus"]),
-    st.sampled_from(["", "5123456789012345", "5123 4567 8901 2345", "512", "5000000000000001"]),
-    st.sampled_from(["", "3550000", "0", "999999999", "1000000000", "-1", "3.5", "Rp1"]),
+_FIELD_VALUES = (
+    [*_NIKS, "99" + _NIKS[0][2:], _NIKS[0][:10], "3.17101E+15", f" {_NIKS[1]}", _NIKS[2] + "1"],
+    ["+6281234567890", "081234567890", "0812-3456-7890", "+62 812 3456 7890", "6281234567891",
+     "12345", "", "+6221234567", " 081234567890"],
+    ["Siti Rahmawati", " Budi ", "Ayu Ñ", "x" * 100, "x" * 101, "Budi\x07", "", "a", "O'Neil"],
+    ["1", "2", "3", "0", "01", " 3", "9999", "10000", "x"],
+    ["lolos", "tidak_lolos", "", "LOLOS", " lolos", "lulus"],
+    ["", "5123456789012345", "5123 4567 8901 2345", "512", "5000000000000001"],
+    ["", "3550000", "0", "999999999", "1000000000", "-1", "3.5", "Rp1"],
 )
+_FIELDS = tuple(st.sampled_from(values) for values in _FIELD_VALUES)
 _LINE = st.one_of(st.tuples(*_FIELDS).map(",".join), st.sampled_from(["", "a,b", "   "]))
 
 
@@ -127,3 +130,32 @@ def test_plain_file_reads_as_the_csv_module_reads_it(lines: list[str], end: str,
 @pytest.mark.parametrize("data", [b"\n", b"\xef\xbb\xbf", b"\n\n", b" \n", b",".join(h.encode() for h in HEADER)])
 def test_plain_file_without_rows_or_header_reads_as_the_csv_module_reads_it(data: bytes) -> None:
     assert _outcome(io.BytesIO(data)) == _outcome(data.splitlines(keepends=True))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_plain_file_checked_in_forked_processes_reads_as_in_one(seed: int, monkeypatch: pytest.MonkeyPatch
+                                                                    ) -> None:
+    """`python -m bot import` checks a large plain file in several processes, span by span: the same rows, the same
+    problems with their lines and columns, as one process (spans of a few lines here, so there are many)."""
+    monkeypatch.setattr(importer, "_SPAN_CHARS", 300)
+    pick = random.Random(seed)
+    people = list(applicants(300, seed=seed))
+    good = [",".join((p.nik, p.phone, p.name, str(p.wave), p.result.value if p.result else "", p.card_number or "",
+                      "" if p.balance is None else str(p.balance))) for p in people]
+    good += [f"{p.nik},{p.phone},{p.name},{p.wave + 10},tidak_lolos,," for p in people[:20]]  # NIKs that come back
+    bad = [",".join(pick.choice(values) for values in _FIELD_VALUES) for _ in range(20)] if seed > 1 else []
+    lines = good + bad
+    pick.shuffle(lines)
+    data = "\n".join([",".join(HEADER), *lines, ""]).encode()
+
+    def outcome(processes: int) -> tuple[object, ...]:
+        validator = Validator(PEPPER, processes=processes)
+        try:
+            rows = list(validator.validate(io.BytesIO(data)))
+        except ImportRejected as rejected:
+            return "rejected", rejected.problems, rejected.total
+        return "imported", rows, validator.rows
+
+    one = outcome(1)
+    assert one[0] == ("imported" if seed == 1 else "rejected")
+    assert outcome(2) == one

@@ -137,6 +137,16 @@ async def test_senders_share_one_rate_budget(processes: list[Storage]) -> None:
     assert sum(1 for n in taken if n) >= 2  # the senders shared it
 
 
+async def test_answers_sent_by_another_process_hold_the_senders_until_repaid(processes: list[Storage]) -> None:
+    """Answers go first and are debited afterwards, whatever the balance (issue 15.2): the senders get no token
+    until what the answers spent has refilled."""
+    a, b, _ = processes
+    assert a.budget is not None and b.budget is not None
+    await a.budget.debit("telegram", 5, 30.0, 1.0, -45.0)  # five answers sent by `a`'s process
+    taken, wait = await b.budget.take("telegram", 5, 30.0, 1.0)
+    assert taken == 0 and wait >= 4 / 30.0
+
+
 async def test_a_429_pauses_every_sender(processes: list[Storage]) -> None:
     a, b, _ = processes
     assert a.budget is not None and b.budget is not None

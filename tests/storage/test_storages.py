@@ -54,7 +54,7 @@ async def storage(target: str) -> AsyncIterator[Storage]:
 
 def row(n: int, wave: int = 1, result: WaveResult | None = WaveResult.LOLOS, balance: int | None = 100) -> ImportRow:
     lolos = result is WaveResult.LOLOS
-    return ImportRow(f"hash{n}", f"+62812000000{n:02d}", f"Nama {n}", wave, result,
+    return ImportRow(f"hash{n}".encode(), f"+62812000000{n:02d}", f"Nama {n}", wave, result,
                      f"5{n:015d}" if lolos else None, balance if lolos else None)
 
 
@@ -112,7 +112,7 @@ async def test_a_later_import_adds_a_person_of_two_waves_and_refuses_a_card_of_a
     assert (counts.new, counts.updated, counts.unchanged) == (2, 0, 1)  # a new NIK on two rows: one account
     (account,) = await storage.accounts.by_phone("+6281200000003")
     assert [s.wave.number for s in await storage.accounts.standings(account.id)] == [2, 1]
-    thief = ImportRow("hash9", "+6281200000009", "Nama 9", 1, WaveResult.LOLOS, f"5{1:015d}", 10, line=7)
+    thief = ImportRow(b"hash9", "+6281200000009", "Nama 9", 1, WaveResult.LOLOS, f"5{1:015d}", 10, line=7)
     with pytest.raises(ImportConflict) as refused:
         await storage.accounts.import_rows([row(4), thief])
     assert refused.value.lines == [7] and await storage.accounts.by_phone("+6281200000004") == []  # nothing written

@@ -70,7 +70,7 @@ class _Bridge:
 
     def __init__(self, app: App, application: Application, send_rate: float, groups: GroupPolicy) -> None:
         self.app = app
-        self.delivery = Delivery(application.bot, send_rate=send_rate)
+        self.delivery = Delivery(application.bot, send_rate=send_rate, shared=app.storage.budget)
         self.groups = groups
 
     async def handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

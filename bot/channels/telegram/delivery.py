@@ -25,9 +25,11 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 from bot.channels.telegram.markup import Part, markup_json, parts
 from bot.logs import mask_text
 from bot.pacing import TokenBucket, send_budget
+from bot.sender.budget import share_answers
 from handlers.api import Event, EventKind, Outgoing, Reply
 from handlers.digits import parse_int
 from handlers.roles import Channel
+from storage.interface import RateBudget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -119,14 +121,17 @@ async def send_text(bot: Bot, chat_id: int, part: Part, thread: int | None = Non
 
 
 class Delivery:
-    def __init__(self, bot: Bot, *, send_rate: float = DEFAULT_SEND_RATE) -> None:
+    def __init__(self, bot: Bot, *, send_rate: float = DEFAULT_SEND_RATE, shared: RateBudget | None = None) -> None:
+        """`shared`: the senders' rate budget of every process (PostgreSQL), which the answers debit too."""
         self.bot = bot
         self.send_rate = send_rate
+        self.shared = shared
 
     @property
     def budget(self) -> TokenBucket:
-        """The bot's one send budget in this process, which the outbox sender's broadcasts share (answers first)."""
-        return send_budget(self.bot.token, self.send_rate)
+        """The bot's one send budget in this process, which the outbox sender's broadcasts share (answers first);
+        on PostgreSQL its answers are reported to the budget the senders of every process share."""
+        return share_answers(send_budget(self.bot.token, self.send_rate), self.shared, Channel.TELEGRAM.value)
 
     async def deliver(self, update: Update, event: Event, outgoing: Outgoing) -> None:
         chat_id = int(event.chat_id)
