@@ -358,7 +358,9 @@ def _check_span(span: tuple[int, int, int], shared: tuple[str, tuple[Any, Any]] 
     the good rows, their fields (the NIK hashed; the result as an index into `_RESULT_CODES`); the lines
     `Validator._row` must judge, as (position among all lines, line, text); and where each line starts. Runs in a
     worker process (`shared` None: `_FORKED`) or in the validator's own."""
-    text, (inner_pad, outer_pad) = shared or _FORKED  # type: ignore[misc]
+    forked = shared or _FORKED
+    assert forked is not None, "a worker runs only while the validator has set _FORKED"
+    text, (inner_pad, outer_pad) = forked
     start, stop, first = span
     digests: list[bytes] = []
     phones: list[str] = []
