@@ -64,6 +64,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (its usage block is one `--help` away)."""
 
     def error(self, message: str) -> NoReturn:
+        commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if commands is not None and message == f"the following arguments are required: {commands.dest}":
+            message = f"name a command: {', '.join(commands.choices)}"  # not argparse's "required: admin_command"
         self.exit(EXIT_SETTINGS, f"error: {message} (see: {self.prog} --help)\n")
 
 

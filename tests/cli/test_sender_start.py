@@ -71,3 +71,16 @@ def test_exit_codes_are_the_readmes(folder: Path, monkeypatch: pytest.MonkeyPatc
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     assert run(*args)[0] == code
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([], "name a command: chat, run, serve, sender, import"),
+    (["admin"], "name a command: import, waves, schedule, publish, broadcast, status"),
+])
+def test_a_missing_command_is_named_in_words(folder: Path, run: Run, capsys: pytest.CaptureFixture[str],
+                                            args: list[str], expected: str) -> None:
+    """Not argparse's "the following arguments are required: admin_command"."""
+    with pytest.raises(SystemExit) as exit_:
+        run(*args)
+    assert exit_.value.code == 2
+    assert expected in one_line(capsys.readouterr().err)
