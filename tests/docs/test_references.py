@@ -254,3 +254,24 @@ def test_links_stay_in_the_repository_and_no_machine_path_is_named() -> None:
 def test_the_path_check_can_fail(line: str, expected: list[str]) -> None:
     assert paths_named(line) == expected
     assert all(where(path, ROOT / "README.md") is None for path in expected if "." in path)
+
+
+def test_ci_runs_the_readmes_test_command_word_for_word() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    test_command = re.findall(r"```sh\n(.*?)\n```", section, re.S)[1].strip()
+    assert test_command.endswith("-m pytest")
+    ci = [line.strip() for line in _lines(ROOT / ".ci" / "run") if line.strip() and not line.startswith("#")]
+    assert test_command in ci
+
+
+def test_the_image_copies_and_runs_what_exists() -> None:
+    """The Dockerfile's COPY sources exist, and each package the installed bot imports is copied."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = [words.split()[:-1] for words in re.findall(r"^COPY (.+)$", dockerfile, re.M)]
+    sources = [source for group in copied for source in group]
+    assert all((ROOT / source).exists() for source in sources), sources
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    assert {name.rstrip("*") for name in packages["include"]} <= set(sources)
