@@ -84,3 +84,22 @@ def test_a_missing_command_is_named_in_words(folder: Path, run: Run, capsys: pyt
         run(*args)
     assert exit_.value.code == 2
     assert expected in one_line(capsys.readouterr().err)
+
+
+async def test_the_sender_names_the_platforms_it_delivers_to(tmp_path: Path) -> None:
+    """A WhatsApp-only sender (the Procfile's worker beside a WhatsApp `serve`) said "Telegram 30.0/s"."""
+    from storage import open_storage
+
+    await (await open_storage(tmp_path / "bot.sqlite3")).close()  # the database `serve` made
+    log = tmp_path / "sender.log"
+    env = clean_env(NIK_PEPPER=PEPPER, DATABASE_PATH=tmp_path / "bot.sqlite3", LOG_LEVEL="INFO",
+                    WHATSAPP_TOKEN="token-of-the-test", WHATSAPP_PHONE_ID="1234567890",
+                    WHATSAPP_APP_SECRET="secret-of-the-test", WHATSAPP_VERIFY_TOKEN="verify-of-the-test",
+                    WHATSAPP_API_URL="http://127.0.0.1:9/v21.0")  # never called: nothing is queued
+    sender = await start(["sender"], tmp_path, env, log)
+    try:
+        await _until_logged(log, "sender running", sender)
+    finally:
+        assert await stop(sender) == 0, text_of(log)
+    (running,) = [line for line in text_of(log).splitlines() if "sender running" in line]
+    assert "whatsapp 80/s" in running and "telegram" not in running.lower()
