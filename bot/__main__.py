@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
+import sqlite3
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,8 +25,13 @@ from bot.logs import mask_text, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 from handlers.understanding import DataError
 from storage import StorageError
+from storage.sqlite.database import MIGRATIONS_PACKAGE
+
+log = logging.getLogger("bot")
 
 EXIT_FAILED, EXIT_SETTINGS, EXIT_DATABASE, EXIT_INTERRUPTED = 1, 2, 3, 130
+# `sender` beside `serve` (the Procfile, honcho): how long it waits for the SQLite database `serve` makes
+DATABASE_WAIT_SECONDS = 30.0
 DATABASE = "DATABASE_PATH (SQLite) or DATABASE_URL (PostgreSQL)"
 # What each command reads from the environment / `.env` (shown by its --help; README.md explains each setting).
 NEEDS = {
@@ -34,7 +43,8 @@ NEEDS = {
              " WHATSAPP_PHONE_ID, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN; optional: HOST, PORT,"
              " TELEGRAM_WEBHOOK_SECRET, SUPPORT_CHAT_ID, WHATSAPP_TIER, WHATSAPP_CODES_PER_CHAT,"
              " WHATSAPP_CODES_PER_NUMBER, WHATSAPP_CODES_PER_HOUR",
-    "sender": f"settings: NIK_PEPPER, {DATABASE}; TELEGRAM_BOT_TOKEN and/or the WHATSAPP_* settings for the"
+    "sender": f"settings: NIK_PEPPER, {DATABASE}, a database made by `serve`, `run` or `import` (SQLite: waited"
+              f" for up to {DATABASE_WAIT_SECONDS:.0f} s); TELEGRAM_BOT_TOKEN and/or the WHATSAPP_* settings for the"
               " channels it delivers to; TELEGRAM_RATE, SENDER_CONCURRENCY, SENDER_LEASE_SECONDS",
     "import": f"settings: NIK_PEPPER, {DATABASE} (created if missing). `python -m bot admin import` is the same"
               " command",
@@ -55,6 +65,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (its usage block is one `--help` away)."""
 
     def error(self, message: str) -> NoReturn:
+        commands = next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if commands is not None and message == f"the following arguments are required: {commands.dest}":
+            message = f"name a command: {', '.join(commands.choices)}"  # not argparse's "required: admin_command"
         self.exit(EXIT_SETTINGS, f"error: {message} (see: {self.prog} --help)\n")
 
 
@@ -151,8 +164,41 @@ def _known_failure(exc: Exception, settings: Settings) -> tuple[str, int] | None
 def require_database(settings: Settings) -> None:
     """Commands that read an existing database refuse, instead of creating an empty one where they were started."""
     if settings.database_url is None and not settings.database_path.exists():
-        raise SettingsError(f"no database at {settings.database_path} (DATABASE_PATH): start the bot or run"
-                            " `python -m bot import FILE.csv` first, or point DATABASE_PATH at it")
+        raise StorageError(f"no database at {settings.database_path} (DATABASE_PATH): start the bot or run"
+                           " `python -m bot import FILE.csv` first, or point DATABASE_PATH at it")
+
+
+async def wait_for_database(settings: Settings) -> None:
+    """The sender never makes the SQLite database: started beside `serve` (the Procfile), the two would create and
+    migrate one file at once. It waits for the one `serve`, `run` or `import` makes, migrated, at most
+    DATABASE_WAIT_SECONDS, then refuses in one line (a database still behind then is migrated by the sender: nobody
+    else is). On PostgreSQL the processes already wait for the one that migrates."""
+    if settings.database_url is not None:
+        return
+    path = settings.database_path
+    latest = max(int(e.name.split("_", 1)[0]) for e in resources.files(MIGRATIONS_PACKAGE).iterdir()
+                 if e.name.endswith(".sql"))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DATABASE_WAIT_SECONDS
+    said = False
+    while _sqlite_version(path) < latest and loop.time() < deadline:
+        if not said:
+            said = True
+            log.info("waiting up to %.0f s for the database at %s (DATABASE_PATH), made by `serve`, `run` or"
+                     " `import`", DATABASE_WAIT_SECONDS, path)
+        await asyncio.sleep(0.2)
+    require_database(settings)
+
+
+def _sqlite_version(path: Path) -> int:
+    """The migration a SQLite database is at (-1: no such file, or not readable yet); never creates the file."""
+    if not path.exists():
+        return -1
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)) as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error:
+        return -1
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -178,6 +224,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         case "import":
             return await importer.run_import(settings, args.file)
         case "sender":
+            settings.require_pepper()
+            await wait_for_database(settings)
             from bot.outbox import sender_main
 
             return await sender_main(settings)

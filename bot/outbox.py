@@ -74,10 +74,14 @@ async def sender_main(settings: Settings) -> int:
     app = await open_app(settings)
     remove_signal_handlers = stop_on_signals(stop)
     try:
-        log.info("sender running (Telegram %s/s, concurrency %d); stop with Ctrl+C",
-                 settings.telegram_rate, settings.sender_concurrency)
+        transports = build_transports(settings, app.storage)
+        rates = {Channel.TELEGRAM: settings.telegram_rate, Channel.WHATSAPP: settings.whatsapp_rate}
+        platforms = [f"{t.channel.value} {rates[t.channel]:g}/s" for t in transports if t.channel in rates]
+        log.info("sender running for %s, %d sends in flight per channel; stop with Ctrl+C",
+                 ", ".join(platforms) or "the terminal only (no TELEGRAM_BOT_TOKEN, no WHATSAPP_* settings)",
+                 settings.sender_concurrency)
         warn_about_pepper()
-        sender = await run_sender(app, settings, stop)
+        sender = await run_sender(app, settings, stop, transports)
         stats = sender.stats
         log.info("sender stopped: %d sent, %d throttled (429), %d retried, %d failed, %d blocked",
                  stats.sent, stats.throttled, stats.transient, stats.failed, stats.blocked)
