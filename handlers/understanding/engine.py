@@ -293,7 +293,9 @@ class Understanding:
             return Interpretation(Verdict.UNKNOWN, Intent.OUT_OF_SCOPE, best, slots, closest)
         if intent == Intent.OUT_OF_SCOPE or best < ASK:
             return Interpretation(Verdict.UNKNOWN, intent if best >= ASK else "", best, slots, closest)
-        rival = next(((i, s) for i, s in ranked[1:] if not _same_answer(intent, i)), None)
+        # A rival counts when it shares a specific word too: one that only shares "berapa" or "prakerja" with the
+        # message ("call center prakerja brp" and the balance) is no real alternative.
+        rival = next(((i, s) for i, s in ranked[1:] if not _same_answer(intent, i) and strong.get(i, False)), None)
         clear = best >= ACCEPT and (rival is None or best - rival[1] >= MARGIN) and strong.get(intent, False)
         if clear and intent in PERSONAL and unknown:  # "hasil lab saya": personal data only when nothing is unknown
             return Interpretation(Verdict.ASK, intent, best, slots, closest)

@@ -189,6 +189,8 @@ class Lexicon:
         if word in self.vocabulary or word in self.particles:
             return Token(raw, word, True)
         for root in self._roots(word):
+            expansion = self.abbreviations.get(root, (root,))  # "liatnya" -> "liat" -> "lihat"
+            root = expansion[0] if len(expansion) == 1 else root
             return Token(raw, self.phrases.get((root,), root), True)
         if correct and len(word) >= MIN_FUZZY_CHARS:
             fixed = self._closest(word)
@@ -211,7 +213,9 @@ class Lexicon:
                         roots.add(NASAL[prefix] + rest)
             roots.add(stem)
         roots.discard(word)
-        return sorted((r for r in roots if r in self.vocabulary and r not in self.particles), key=len, reverse=True)
+        known = (r for r in roots if (r in self.vocabulary or len(self.abbreviations.get(r, ())) == 1)
+                 and r not in self.particles)
+        return sorted(known, key=len, reverse=True)
 
     def _closest(self, word: str) -> str | None:
         candidates = self._by_letter.get(word[0])

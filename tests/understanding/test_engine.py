@@ -70,3 +70,19 @@ def test_out_of_scope_is_never_answered_with_a_capability(text: str) -> None:
 
 def test_a_message_with_a_link_is_a_link_check() -> None:
     assert understood("min ini beneran? prakerja-gelombang13.xyz/daftar") == ("answer", Intent.LINK_CHECK)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("kartu prakerja sy dmn liatnya", Intent.CARD),  # an abbreviation with a suffix: "liat" + "nya"
+    ("call center prakerja brp", Intent.HUMAN),  # the balance shares only "berapa" and "prakerja": no question
+    ("hapus akun sy dr bot", Intent.UNLINK),  # "dr"
+    ("misi kak", Intent.GREETING),
+    ("aslkm kak", Intent.GREETING),
+    ("ooh gitu ya", Intent.ACK),
+    ("selamat malam bapak/ibu", Intent.GREETING),  # "ibu" is an address here, not "ibu rumah tangga"
+    ("gausah kirim2 pengumuman lg", Intent.STOP),  # "gausah" is "jangan", not a wish to resume
+    ("matiin notif", Intent.STOP),
+    ("sy karyawan swasta bisa ikut?", Intent.ELIGIBILITY),  # not a search for "karyawan swasta"
+])
+def test_what_a_fresh_tester_typed_is_answered(text: str, intent: str) -> None:
+    assert understood(text) == ("answer", intent)
