@@ -16,13 +16,15 @@ from handlers.api import Button, LinkButton, rows
 from handlers.context import Context, FlowState, Step
 from handlers.i18n import N_
 from handlers.router import GO, Routes
+from handlers.understanding.lexicon import Lexicon, tidy, words
 
 routes = Routes()
 
 ANSWER = "elig"
 YES, NO = "y", "n"
-TYPED_YES = frozenset({"ya", "y", "iya", "yes", "benar", "betul"})
-TYPED_NO = frozenset({"tidak", "t", "tdk", "bukan", "enggak", "nggak", "gak", "no"})
+TYPED_YES = frozenset({"ya", "y", "iya", "yes", "benar", "betul", "bener", "yup", "yoi", "iye"})
+TYPED_NO = frozenset({"tidak", "t", "tdk", "bukan", "enggak", "nggak", "gak", "no", "belum", "nope"})
+NEVER = frozenset({"pernah"})  # "ga pernah", "belum pernah": no
 OFFICIAL_SITE = "https://www.prakerja.go.id/"
 
 _STATE_JOB = N_("Kelompok ini menjabat atau bekerja di lembaga negara, pemerintahan, atau BUMN/BUMD, dan pemerintah"
@@ -103,14 +105,25 @@ async def answer_pressed(ctx: Context) -> None:
 async def answer_typed(ctx: Context) -> None:
     t = ctx.t
     text = ctx.event.text
-    word = text.strip().lower().rstrip(".!")
     current = _current(ctx)
-    if word in TYPED_YES or word in TYPED_NO:
-        await _answer(ctx, current, word in TYPED_YES)
+    said = typed_yes_no(text, ctx.services.understanding.lexicon)
+    if said is not None:
+        await _answer(ctx, current, said)
         return
     if scam.find_links(text):
         await scam.check(ctx, text)
     _ask(ctx, current, t.gettext("Jawab dengan tombol <b>Ya</b> atau <b>Tidak</b>."))
+
+
+def typed_yes_no(text: str, lexicon: Lexicon) -> bool | None:
+    """Yes or no as people type it: "ya", "iya kak", "ga", "bukan min", "belum pernah"; None for anything else."""
+    said = [full for word in words(text) for full in lexicon.abbreviations.get(tidy(word), (tidy(word),))]
+    said = [word for word in said if word in TYPED_YES or word in TYPED_NO or word not in lexicon.particles]
+    if said and set(said) <= TYPED_YES:
+        return True
+    if said and set(said) & TYPED_NO and set(said) <= TYPED_NO | NEVER:
+        return False
+    return None
 
 
 def _current(ctx: Context) -> int:

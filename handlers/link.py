@@ -338,6 +338,11 @@ async def nik_step(ctx: Context) -> None:
         _say_locked(ctx, attempts)
         await ctx.end_step()
         return
+    text = ctx.event.text
+    if any(char.isalpha() for char in text) and not any(char.isdigit() for char in text):  # "nik itu yg mana?"
+        ctx.say(t.gettext("Saya menunggu NIK Anda: 16 digit angka yang tertulis di KTP (juga di Kartu Keluarga)."
+                          " Ketik NIK-nya di sini, atau tekan <b>Batal</b> untuk kembali ke menu."), _cancel_row(ctx))
+        return
     # The NIK inside a sentence or in groups is the NIK ("NIK saya 3107 0746 ..."); the router deletes the message.
     check = check_nik(nik_candidate(ctx.event.text))
     if not check.ok:

@@ -19,7 +19,7 @@ from handlers.context import SOFT_STEPS, Context, Services, Step
 from handlers.i18n import normalize_locale, translator
 from handlers.identity import looks_like_nik, mask_niks
 from handlers.roles import Role
-from handlers.understanding.lexicon import words
+from handlers.understanding.lexicon import Lexicon, words
 from storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class Router:
         # Bare command words ("menu", "hasil") work like commands; in a step only the escape words do ("batal",
         # "kembali!", "Cancel"), so a keyword typed into a search is not taken for a command. A menu label typed
         # from an earlier message ("Kartu & saldo") runs its command too, except where the text is content.
-        escape = escape_command(text)
+        escape = escape_command(text, self.services.understanding.lexicon)
         label = self.fallbacks.label_command(text) if self.fallbacks.label_command else None
         command = escape or (word if free and word in self.commands else None)
         if command is None and label is not None and (free or ctx.step in LABELS_WORK_IN):
@@ -239,21 +239,31 @@ class Router:
         await self.fallbacks.menu(ctx)
 
 
-# Words that leave any step and go to a command, compared as words ("Batal!", "kembali ke menu").
+# Words that leave any step and go to a command, compared as words ("Batal!", "kembali ke menu"), written out and
+# without address words or particles ("batal kak", "ga jadi deh", "cancel aja").
 ESCAPE_WORDS = {"menu": "menu", "batal": "menu", "batalkan": "menu", "cancel": "menu", "kembali": "menu",
                 "back": "menu", "kembali ke menu": "menu", "ke menu": "menu", "menu utama": "menu", "main menu": "menu",
-                "go back": "menu", "start": "start", "bantuan": "bantuan"}
+                "kembali ke menu utama": "menu", "go back": "menu", "tidak jadi": "menu", "start": "start",
+                "bantuan": "bantuan"}
+_ESCAPE_VOCABULARY = frozenset(word for phrase in ESCAPE_WORDS for word in phrase.split())
 # Steps where a typed menu label leaves the step for its command (not where the text is content: a question for
 # staff, a broadcast, an admin's input).
 LABELS_WORK_IN = frozenset({Step.LINK_AWAIT_CONTACT, Step.LINK_AWAIT_NIK, Step.LINK_AWAIT_CODE, Step.ELIGIBILITY,
                             Step.SCAM_AWAIT_MESSAGE, Step.TRAINING_AWAIT_KEYWORD})
 
 
-def escape_command(text: str) -> str | None:
-    """The command an escape word names, if the text is one (any case, punctuation or emoji around it)."""
+def escape_command(text: str, lexicon: Lexicon | None = None) -> str | None:
+    """The command an escape word names, if the text is one (any case, punctuation or emoji around it; with a
+    lexicon, abbreviations written out and particles left out: "gk jadi kak" is "tidak jadi")."""
     if len(text) > MAX_ESCAPE_CHARS:
         return None
-    return ESCAPE_WORDS.get(" ".join(words(text)))
+    typed = words(text)
+    command = ESCAPE_WORDS.get(" ".join(typed))
+    if command is not None or lexicon is None:
+        return command
+    written = [full for word in typed for full in lexicon.abbreviations.get(word, (word,))]
+    kept = [word for word in written if word in _ESCAPE_VOCABULARY or word not in lexicon.particles]
+    return ESCAPE_WORDS.get(" ".join(kept))
 
 
 MAX_ESCAPE_CHARS = 40

@@ -163,7 +163,9 @@ async def keyword_typed(ctx: Context) -> None:
         await ctx.end_step()
         await scam.check(ctx, text)
         return
-    await search(ctx, text)
+    # Typed as people write ("mau belajar excel kak"): the topic, without the words around it.
+    topic = "" if looks_like_nik(text) else ctx.services.understanding.search_topic(text)
+    await search(ctx, topic or text)
 
 
 async def search(ctx: Context, text: str) -> None:
@@ -324,6 +326,10 @@ async def _training_from_button(ctx: Context) -> tuple[Training, str] | None:
 def _affordable(ctx: Context, training: Training) -> bool:
     budget = _budget(ctx)
     return budget is None or training.price <= budget
+
+
+def list_on_screen(ctx: Context) -> bool:
+    return ctx.step is Step.TRAINING_LIST and ctx.state.page is not None
 
 
 async def open_numbered(ctx: Context, number: int) -> bool:

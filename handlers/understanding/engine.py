@@ -260,9 +260,17 @@ class Understanding:
                 which[intent] = index
         return best, which
 
+    def search_topic(self, text: str) -> str:
+        """The words of a training search as typed, without particles, address words and search words: "mau belajar
+        excel kak" -> "excel" (what the keyword step searches)."""
+        return self._topic([t for t in self.lexicon.tokens(text) if not t.number])
+
+    def _topic(self, tokens: Sequence[Token]) -> str:
+        return " ".join(t.raw for t in tokens if t.concept not in self.lexicon.fillers)
+
     def _slots(self, tokens: Sequence[Token]) -> dict[str, str]:
         slots: dict[str, str] = {}
-        query = " ".join(t.raw for t in tokens if t.concept not in self.lexicon.fillers)
+        query = self._topic(tokens)
         if query:
             slots["query"] = query
         locale = next((self.lexicon.locales[t.concept] for t in tokens if t.concept in self.lexicon.locales), None)

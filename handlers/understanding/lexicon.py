@@ -135,7 +135,10 @@ class Lexicon:
         vocabulary = {key[0] for key in self.phrases if len(key) == 1}
         vocabulary |= {w for expansion in self.abbreviations.values() for w in expansion}
         vocabulary |= set(example_words)
-        self.vocabulary = frozenset(vocabulary)
+        # Search words and generic words are known ("semua pelatihan" is not about something else), but a typo is
+        # corrected only to words of the phrasings ("grafis" is not "gratis").
+        listed = {w for lang in languages for phrase in (*lang.search_fillers, *lang.generic) for w in words(phrase)}
+        self.vocabulary = frozenset(vocabulary | listed)
         self._targets = frozenset(vocabulary - set(foreign_words) - self.particles)
         # Typo candidates by first letter: a typo rarely changes the first letter, and the lists stay short.
         by_letter: dict[str, list[str]] = {}

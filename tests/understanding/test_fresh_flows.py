@@ -1,0 +1,61 @@
+"""Multi-step flows walked by free text the way applicants type on WhatsApp (the qa-chat tester's findings, issue 13
+points 1, 5 and 6), through the real router on a real SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.demo import DemoApplicant
+from tests.auxil.driver import ChatDriver
+
+MENU = "Pilih yang Anda perlukan"
+
+
+@pytest.mark.parametrize("typed", ["batal kak", "ga jadi deh", "gk jadi kak", "cancel aja", "kembali ke menu utama",
+                                   "menu dong min"])
+async def test_leaving_the_nik_step_the_way_people_type_it(chat: ChatDriver, people: list[DemoApplicant],
+                                                            typed: str) -> None:
+    await chat.text("hubungkan akun")
+    await chat.contact(people[0].phone)
+    await chat.text(typed)
+    assert MENU in chat.text_out
+    await chat.text(people[0].nik)  # the step is left: a NIK now is not taken for linking
+    assert "Berhasil" not in chat.text_out
+
+
+async def test_words_at_the_nik_step_get_where_to_find_the_nik_not_a_digit_error(
+    chat: ChatDriver, people: list[DemoApplicant]
+) -> None:
+    await chat.text("mau login")
+    await chat.contact(people[0].phone)
+    await chat.text("nik itu yg mana ya")
+    assert "16 digit angka yang tertulis di KTP" in chat.text_out and "Periksa digit" not in chat.text_out
+    assert "Batal" in chat.labels
+    await chat.text("NIK sy " + " ".join(people[0].nik[i:i + 4] for i in range(0, 16, 4)) + " kak")  # still waiting
+    assert "Berhasil" in chat.text_out
+
+
+async def test_the_keyword_step_searches_the_topic_not_the_words_around_it(chat: ChatDriver) -> None:
+    await chat.text("kursus")
+    assert "Ketik kata kunci" in chat.text_out
+    await chat.text("mau belajar excel kak")
+    assert "Hasil pencarian “excel”" in chat.text_out and "Microsoft Excel" in chat.text_out
+    await chat.press("Cari lagi")
+    await chat.text("ada kelas menjahit gk min?")
+    assert "Hasil pencarian “menjahit”" in chat.text_out and "Menjahit Busana Wanita" in chat.text_out
+
+
+@pytest.mark.parametrize(("typed", "next_question"), [("ga kak", True), ("bukan min", True), ("belum pernah", True),
+                                                        ("iya bener", False)])
+async def test_the_eligibility_quiz_takes_yes_and_no_as_people_type_them(chat: ChatDriver, typed: str,
+                                                                        next_question: bool) -> None:
+    await chat.text("syarat nya apa aja")
+    assert "Pertanyaan 1 dari" in chat.text_out
+    await chat.text(typed)
+    assert "Jawab dengan tombol" not in chat.text_out
+    assert ("Pertanyaan 2 dari" in chat.text_out) is next_question
+
+
+async def test_all_trainings_typed_as_words_is_not_a_search_for_all(chat: ChatDriver) -> None:
+    await chat.text("semua pelatihan")
+    assert "Tidak ada pelatihan yang cocok" not in chat.text_out and "Semua pelatihan" in chat.labels
