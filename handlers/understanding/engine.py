@@ -293,11 +293,13 @@ class Understanding:
             return Interpretation(Verdict.UNKNOWN, "", 0.0, slots)
         intent, best = ranked[0]
         in_scope = [(i, s) for i, s in ranked if i != Intent.OUT_OF_SCOPE]
-        closest = tuple(i for i, s in in_scope if s >= CLOSEST)[:MAX_CHOICES]
+        # Offered only when they share a specific word: "jual akun ff" is not close to unlinking an account.
+        closest = tuple(i for i, s in in_scope if s >= CLOSEST and strong.get(i, False))[:MAX_CHOICES]
         if foreign >= FOREIGN:  # mostly about something else, unless it is the topic of a training search
             search = scores.get(Intent.TRAINING_SEARCH, 0.0)
             if search >= ACCEPT and strong.get(Intent.TRAINING_SEARCH, False) and slots.get("query"):
                 return Interpretation(Verdict.ANSWER, Intent.TRAINING_SEARCH, search, slots)
+            slots.pop("query", None)  # no button that searches trainings for "pinjol cepet cair"
             return Interpretation(Verdict.UNKNOWN, Intent.OUT_OF_SCOPE, best, slots, closest)
         if intent == Intent.OUT_OF_SCOPE or best < ASK:
             return Interpretation(Verdict.UNKNOWN, intent if best >= ASK else "", best, slots, closest)

@@ -59,3 +59,16 @@ async def test_the_eligibility_quiz_takes_yes_and_no_as_people_type_them(chat: C
 async def test_all_trainings_typed_as_words_is_not_a_search_for_all(chat: ChatDriver) -> None:
     await chat.text("semua pelatihan")
     assert "Tidak ada pelatihan yang cocok" not in chat.text_out and "Semua pelatihan" in chat.labels
+
+
+@pytest.mark.parametrize(("typed", "not_offered"), [
+    ("rekomendasi pinjol cepet cair", "Cari “"),  # never a training search for a loan
+    ("beli kuota murah dmn", "Cari “"),
+    ("jual akun ff", "Putuskan akun"),  # shares only "akun" with unlinking
+    ("besok hujan gk", "Berhenti terima pengumuman"),  # shares only "tidak"
+])
+async def test_out_of_scope_is_offered_only_what_shares_a_real_word_with_it(chat: ChatDriver, typed: str,
+                                                                          not_offered: str) -> None:
+    await chat.text(typed)
+    assert "Saya bisa membantu soal Kartu Prakerja" in chat.text_out
+    assert not any(label.startswith(not_offered) for label in chat.labels), chat.labels
