@@ -72,3 +72,15 @@ async def test_out_of_scope_is_offered_only_what_shares_a_real_word_with_it(chat
     await chat.text(typed)
     assert "Saya bisa membantu soal Kartu Prakerja" in chat.text_out
     assert not any(label.startswith(not_offered) for label in chat.labels), chat.labels
+
+
+async def test_saying_the_video_was_watched_out_of_order_tells_which_step_comes_first(
+    chat: ChatDriver, people: list[DemoApplicant]
+) -> None:
+    await chat.link(people[0].phone, people[0].nik)  # Siti: lolos, platforms not compared yet
+    await chat.text("sudah nonton video kak")
+    assert "selesaikan dulu langkah 2" in chat.text_out and "Bandingkan platform" in chat.labels
+    assert "Sudah saya tonton" not in chat.labels
+    await chat.press("Bandingkan platform")
+    await chat.text("udh nonton vidionya")
+    assert "Sudah saya tonton" in chat.labels and "selesaikan dulu" not in chat.text_out

@@ -39,3 +39,20 @@ async def test_out_of_scope_never_gets_a_confident_wrong_answer(user: WhatsAppUs
     await user.text("butuh pinjaman 5 juta cepat cair")
     assert "Saya bisa membantu soal Kartu Prakerja" in user.text_out
     assert "Menu" in user.titles
+
+
+async def test_steps_walked_the_way_whatsapp_users_type(user: WhatsAppUser, people: list[DemoApplicant]) -> None:
+    """The qa-chat tester's walk: a question at the NIK step, leaving it with "ga jadi kak", a keyword with words
+    around it, and the quiz answered "ga min"."""
+    await user.text("mau hubungin akun")
+    assert "16 digit NIK" in user.text_out
+    await user.text("nik itu yg mana ya kak")
+    assert "tertulis di KTP" in user.text_out and "Periksa digit" not in user.text_out
+    await user.text("ga jadi kak")
+    assert "Hubungkan akun" in user.titles
+    await user.text("cari kursus")
+    await user.text("mau belajar excel kak")
+    assert "Hasil pencarian “excel”" in user.text_out
+    await user.text("syarat nya apa aja")
+    await user.text("ga min")
+    assert "Pertanyaan 2 dari" in user.text_out
