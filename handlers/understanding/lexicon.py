@@ -191,6 +191,9 @@ class Lexicon:
             return Token(raw, concept, True)
         if word in self.vocabulary or word in self.particles:
             return Token(raw, word, True)
+        half = len(word) // 2
+        if len(word) % 2 == 0 and word[:half] == word[half:] and word[:half] in self.vocabulary:  # "okeoke"
+            return Token(raw, self.phrases.get((word[:half],), word[:half]), True)
         for root in self._roots(word):
             expansion = self.abbreviations.get(root, (root,))  # "liatnya" -> "liat" -> "lihat"
             root = expansion[0] if len(expansion) == 1 else root

@@ -86,3 +86,12 @@ def test_a_message_with_a_link_is_a_link_check() -> None:
 ])
 def test_what_a_fresh_tester_typed_is_answered(text: str, intent: str) -> None:
     assert understood(text) == ("answer", intent)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("okeoke", Intent.ACK),  # a word written twice without the "2"
+    ("gmn cara liat sy lolos ato nggak", Intent.RESULT),  # "ato"
+    ("sambungkan ke admin dong", Intent.HUMAN),  # not linking: "admin" is who to talk to
+])
+def test_what_the_second_and_third_fresh_batches_found(text: str, intent: str) -> None:
+    assert understood(text) == ("answer", intent)
