@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import faq, menu, preferences, scam, trainings
+from handlers import faq, link, menu, preferences, scam, trainings
 from handlers.api import Button, rows
 from handlers.context import SOFT_STEPS, Context, NotUnderstood, Step
 from handlers.digits import is_digits
@@ -84,6 +84,9 @@ async def respond(router: Router, ctx: Context) -> None:
             await trainings.search(ctx, topic)
             return
         await not_understood(ctx, got)
+        return
+    if ctx.step is Step.LINK_OFFERED and got.verdict is Verdict.ANSWER and got.intent == Intent.ACK:
+        await link.start_linking(ctx, ctx.state.pending)  # "ok", "iya" to the offer to link
         return
     if ctx.step in SOFT_STEPS:
         await ctx.end_step()  # understood: a miss no longer counts, the list on screen is left

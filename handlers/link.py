@@ -175,7 +175,7 @@ async def contact_shared(ctx: Context) -> None:
     if ctx.account is not None or ctx.event.sender_phone:  # WhatsApp: the sender's own number is known
         await start_linking(ctx)
         return
-    pending = ctx.state.pending if ctx.step is Step.LINK_AWAIT_CONTACT else None
+    pending = ctx.state.pending if ctx.step in (Step.LINK_AWAIT_CONTACT, Step.LINK_OFFERED) else None
     if _types_number(ctx):
         await ctx.set_step(Step.LINK_AWAIT_CONTACT, FlowState(pending=pending))
         await _typed_phone(ctx, ctx.event.contact_phone or "", pending)

@@ -84,3 +84,19 @@ async def test_saying_the_video_was_watched_out_of_order_tells_which_step_comes_
     await chat.press("Bandingkan platform")
     await chat.text("udh nonton vidionya")
     assert "Sudah saya tonton" in chat.labels and "selesaikan dulu" not in chat.text_out
+
+
+@pytest.mark.parametrize("accept", ["hubungkan", "ok kak", "iya", "mau hubungin akun", "contact"])
+async def test_personal_data_asked_then_linking_typed_not_pressed_still_answers_it(
+    chat: ChatDriver, people: list[DemoApplicant], accept: str
+) -> None:
+    siti = people[0]
+    await chat.text("saldo sy brp kak")
+    assert "belum terhubung" in chat.text_out
+    if accept == "contact":  # the number shared without pressing "Hubungkan akun"
+        await chat.contact(siti.phone)
+    else:
+        await chat.text(accept)
+        await chat.contact(siti.phone)
+    await chat.text(siti.nik)
+    assert "Berhasil" in chat.text_out and "Saldo pelatihan: <b>Rp3.550.000</b>" in chat.text_out
