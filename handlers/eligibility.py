@@ -16,6 +16,7 @@ from handlers.api import Button, LinkButton, rows
 from handlers.context import Context, FlowState, Step
 from handlers.i18n import N_
 from handlers.router import GO, Routes
+from handlers.understanding import Intent, Verdict
 from handlers.understanding.lexicon import Lexicon, tidy, words
 
 routes = Routes()
@@ -101,18 +102,28 @@ async def answer_pressed(ctx: Context) -> None:
     await _answer(ctx, current, answer == YES)
 
 
+# What the quiz keeps for itself when it is not a yes or a no: questions about eligibility, and small talk.
+QUIZ_INTENTS = frozenset({Intent.ELIGIBILITY, Intent.ACK, Intent.GREETING, Intent.THANKS})
+
+
 @routes.step(Step.ELIGIBILITY)
-async def answer_typed(ctx: Context) -> None:
+async def answer_typed(ctx: Context) -> bool | None:
     t = ctx.t
     text = ctx.event.text
     current = _current(ctx)
     said = typed_yes_no(text, ctx.services.understanding.lexicon)
     if said is not None:
         await _answer(ctx, current, said)
-        return
+        return None
     if scam.find_links(text):
         await scam.check(ctx, text)
+    else:
+        got = ctx.services.understanding.understand(text)
+        if got.verdict is Verdict.ANSWER and got.intent not in QUIZ_INTENTS:  # "kapan insentif cair?" mid-quiz
+            await ctx.end_step()
+            return False
     _ask(ctx, current, t.gettext("Jawab dengan tombol <b>Ya</b> atau <b>Tidak</b>."))
+    return None
 
 
 def typed_yes_no(text: str, lexicon: Lexicon) -> bool | None:

@@ -25,8 +25,12 @@ from storage import StorageError
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context], Awaitable[None]]
+# A step's handler may decline a text (return False, having ended its step): it is then read as free text, as a
+# question typed in the middle of the eligibility quiz is.
+StepHandler = Callable[[Context], Awaitable[bool | None]]
 # The decorators hand back the function as it was (with its own signature, e.g. optional arguments).
 H = TypeVar("H", bound=Handler)
+S = TypeVar("S", bound=StepHandler)
 
 # The action every menu button uses to run a command: Button(label, GO, "hasil") runs /hasil.
 GO = "go"
@@ -49,7 +53,7 @@ class Routes:
 
     commands: dict[str, Route] = field(default_factory=dict)
     actions: dict[str, Route] = field(default_factory=dict)
-    steps: dict[Step, Handler] = field(default_factory=dict)
+    steps: dict[Step, StepHandler] = field(default_factory=dict)
     menu_order: list[tuple[int, str]] = field(default_factory=list)
 
     def command(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[H], H]:
@@ -68,8 +72,8 @@ class Routes:
 
         return register
 
-    def step(self, *steps: Step) -> Callable[[H], H]:
-        def register(fn: H) -> H:
+    def step(self, *steps: Step) -> Callable[[S], S]:
+        def register(fn: S) -> S:
             for step in steps:
                 self.steps[step] = fn
             return fn
@@ -104,7 +108,7 @@ class Router:
         self.fallbacks = fallbacks
         self.commands: dict[str, Route] = {}
         self.actions: dict[str, Route] = {}
-        self.steps: dict[Step, Handler] = {}
+        self.steps: dict[Step, StepHandler] = {}
         # Called after each update with the event and the seconds it took (metrics); must not raise.
         self.observers: list[Callable[[Event, float], None]] = []
         for routes in modules:
@@ -227,8 +231,7 @@ class Router:
             if await self.run_command(ctx, command):
                 return
         step = ctx.step
-        if step is not None and step in self.steps:
-            await self.steps[step](ctx)
+        if step is not None and step in self.steps and await self.steps[step](ctx) is not False:
             return
         if self.fallbacks.has_links(text):
             await self.fallbacks.links(ctx)

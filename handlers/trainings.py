@@ -163,8 +163,11 @@ async def keyword_typed(ctx: Context) -> None:
         await ctx.end_step()
         await scam.check(ctx, text)
         return
-    # Typed as people write ("mau belajar excel kak"): the topic, without the words around it.
-    topic = "" if looks_like_nik(text) else ctx.services.understanding.search_topic(text)
+    # Typed as people write ("mau belajar excel kak"): the topic, without the words around it. One word, a NIK or
+    # a keyword too long is searched (or refused) as typed.
+    keyword = normalize_keyword(text)
+    several = 1 < len(keyword.split()) and len(keyword) <= MAX_KEYWORD_CHARS and not looks_like_nik(text)
+    topic = ctx.services.understanding.search_topic(text) if several else ""
     await search(ctx, topic or text)
 
 

@@ -100,3 +100,14 @@ async def test_personal_data_asked_then_linking_typed_not_pressed_still_answers_
         await chat.contact(siti.phone)
     await chat.text(siti.nik)
     assert "Berhasil" in chat.text_out and "Saldo pelatihan: <b>Rp3.550.000</b>" in chat.text_out
+
+
+async def test_a_question_typed_in_the_middle_of_the_quiz_is_answered(chat: ChatDriver) -> None:
+    await chat.text("cek syarat peserta")
+    await chat.text("kpn insentif cair kak")
+    assert "Rp600.000" in chat.text_out and "Jawab dengan tombol" not in chat.text_out
+    await chat.text("ga")  # the quiz was left: not an answer to its question any more
+    assert "Pertanyaan 2 dari" not in chat.text_out
+    await chat.text("syarat nya apa aja")
+    await chat.text("hmm")  # small talk stays in the quiz
+    assert "Jawab dengan tombol" in chat.text_out
