@@ -95,3 +95,18 @@ def test_what_a_fresh_tester_typed_is_answered(text: str, intent: str) -> None:
 ])
 def test_what_the_second_and_third_fresh_batches_found(text: str, intent: str) -> None:
     assert understood(text) == ("answer", intent)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("min??", Intent.GREETING),  # a bare address is a ping, like "P"
+    ("kak...", Intent.GREETING),
+    ("tes", Intent.GREETING),  # is the bot there?
+    ("min bales dong", Intent.GREETING),
+    ("udah kak", Intent.ACK),  # "that's all": something friendly, never "not understood"
+    ("gajadi", Intent.ACK),
+    ("maksudnya?", Intent.HELP),  # confused: what the bot can do
+    ("gk ngerti kak", Intent.HELP),
+    ("ok thanks", Intent.THANKS),
+])
+def test_small_talk_a_person_expects_an_answer_to(text: str, intent: str) -> None:
+    assert understood(text) == ("answer", intent)
