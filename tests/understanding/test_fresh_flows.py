@@ -111,3 +111,15 @@ async def test_a_question_typed_in_the_middle_of_the_quiz_is_answered(chat: Chat
     await chat.text("syarat nya apa aja")
     await chat.text("hmm")  # small talk stays in the quiz
     assert "Jawab dengan tombol" in chat.text_out
+
+
+@pytest.mark.parametrize(("typed", "answered"), [("saldo sy brp", "belum terhubung"),
+                                                ("kpn insentif cair", "Rp600.000")])
+async def test_a_question_typed_where_a_keyword_is_awaited_is_answered(chat: ChatDriver, typed: str,
+                                                                       answered: str) -> None:
+    await chat.text("cari kursus")
+    await chat.text(typed)
+    assert answered in chat.text_out and "Hasil pencarian" not in chat.text_out
+    await chat.text("cari kursus")
+    await chat.text("bahasa inggris")  # a topic that is also a language: still a search
+    assert "Hasil pencarian “bahasa inggris”" in chat.text_out
