@@ -246,7 +246,8 @@ class Router:
 # without address words or particles ("batal kak", "ga jadi deh", "cancel aja").
 ESCAPE_WORDS = {"menu": "menu", "batal": "menu", "batalkan": "menu", "cancel": "menu", "kembali": "menu",
                 "back": "menu", "kembali ke menu": "menu", "ke menu": "menu", "menu utama": "menu", "main menu": "menu",
-                "kembali ke menu utama": "menu", "go back": "menu", "tidak jadi": "menu", "start": "start",
+                "kembali ke menu utama": "menu", "go back": "menu", "tidak jadi": "menu", "batalin": "menu",
+                "never mind": "menu", "nevermind": "menu", "forget it": "menu", "start": "start",
                 "bantuan": "bantuan"}
 _ESCAPE_VOCABULARY = frozenset(word for phrase in ESCAPE_WORDS for word in phrase.split())
 # Steps where a typed menu label leaves the step for its command (not where the text is content: a question for

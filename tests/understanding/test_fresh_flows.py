@@ -12,7 +12,7 @@ MENU = "Pilih yang Anda perlukan"
 
 
 @pytest.mark.parametrize("typed", ["batal kak", "ga jadi deh", "gk jadi kak", "cancel aja", "kembali ke menu utama",
-                                   "menu dong min"])
+                                   "menu dong min", "never mind", "batalin aja kak"])
 async def test_leaving_the_nik_step_the_way_people_type_it(chat: ChatDriver, people: list[DemoApplicant],
                                                             typed: str) -> None:
     await chat.text("hubungkan akun")
