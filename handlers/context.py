@@ -44,10 +44,13 @@ class Step(StrEnum):
     MENU_MISSED = "menu.missed"
     # Not a flow either: a page of trainings is on screen, so a typed "7" opens training 7 (issue 13).
     TRAINING_LIST = "training.list"
+    # Not a flow either: linking was offered for personal data asked for ("saldo sy brp"); "hubungkan" or "ok" typed
+    # instead of pressing the button links and then answers what was asked (issue 13.5).
+    LINK_OFFERED = "link.offered"
 
 
 # Steps that are not flows: bare command words, menu labels and free text work in them as with no step.
-SOFT_STEPS = frozenset({Step.MENU_MISSED, Step.TRAINING_LIST})
+SOFT_STEPS = frozenset({Step.MENU_MISSED, Step.TRAINING_LIST, Step.LINK_OFFERED})
 
 
 class FlowState(BaseModel):

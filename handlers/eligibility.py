@@ -16,13 +16,16 @@ from handlers.api import Button, LinkButton, rows
 from handlers.context import Context, FlowState, Step
 from handlers.i18n import N_
 from handlers.router import GO, Routes
+from handlers.understanding import Intent, Verdict
+from handlers.understanding.lexicon import Lexicon, tidy, words
 
 routes = Routes()
 
 ANSWER = "elig"
 YES, NO = "y", "n"
-TYPED_YES = frozenset({"ya", "y", "iya", "yes", "benar", "betul"})
-TYPED_NO = frozenset({"tidak", "t", "tdk", "bukan", "enggak", "nggak", "gak", "no"})
+TYPED_YES = frozenset({"ya", "y", "iya", "yes", "benar", "betul", "bener", "yup", "yoi", "iye"})
+TYPED_NO = frozenset({"tidak", "t", "tdk", "bukan", "enggak", "nggak", "gak", "no", "belum", "nope"})
+NEVER = frozenset({"pernah"})  # "ga pernah", "belum pernah": no
 OFFICIAL_SITE = "https://www.prakerja.go.id/"
 
 _STATE_JOB = N_("Kelompok ini menjabat atau bekerja di lembaga negara, pemerintahan, atau BUMN/BUMD, dan pemerintah"
@@ -99,18 +102,39 @@ async def answer_pressed(ctx: Context) -> None:
     await _answer(ctx, current, answer == YES)
 
 
+# What the quiz keeps for itself when it is not a yes or a no: questions about eligibility, and small talk.
+QUIZ_INTENTS = frozenset({Intent.ELIGIBILITY, Intent.ACK, Intent.GREETING, Intent.THANKS})
+
+
 @routes.step(Step.ELIGIBILITY)
-async def answer_typed(ctx: Context) -> None:
+async def answer_typed(ctx: Context) -> bool | None:
     t = ctx.t
     text = ctx.event.text
-    word = text.strip().lower().rstrip(".!")
     current = _current(ctx)
-    if word in TYPED_YES or word in TYPED_NO:
-        await _answer(ctx, current, word in TYPED_YES)
-        return
+    said = typed_yes_no(text, ctx.services.understanding.lexicon)
+    if said is not None:
+        await _answer(ctx, current, said)
+        return None
     if scam.find_links(text):
         await scam.check(ctx, text)
+    else:
+        got = ctx.services.understanding.understand(text)
+        if got.verdict is Verdict.ANSWER and got.intent not in QUIZ_INTENTS:  # "kapan insentif cair?" mid-quiz
+            await ctx.end_step()
+            return False
     _ask(ctx, current, t.gettext("Jawab dengan tombol <b>Ya</b> atau <b>Tidak</b>."))
+    return None
+
+
+def typed_yes_no(text: str, lexicon: Lexicon) -> bool | None:
+    """Yes or no as people type it: "ya", "iya kak", "ga", "bukan min", "belum pernah"; None for anything else."""
+    said = [full for word in words(text) for full in lexicon.abbreviations.get(tidy(word), (tidy(word),))]
+    said = [word for word in said if word in TYPED_YES or word in TYPED_NO or word not in lexicon.particles]
+    if said and set(said) <= TYPED_YES:
+        return True
+    if said and set(said) & TYPED_NO and set(said) <= TYPED_NO | NEVER:
+        return False
+    return None
 
 
 def _current(ctx: Context) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import faq, menu, preferences, scam, trainings
+from handlers import faq, link, menu, preferences, scam, trainings
 from handlers.api import Button, rows
 from handlers.context import SOFT_STEPS, Context, NotUnderstood, Step
 from handlers.digits import is_digits
@@ -38,7 +38,8 @@ COMMANDS: dict[str, str] = {
 # When nothing is close: what most people who write to the bot came for.
 DEFAULT_CHOICES = (Intent.RESULT, Intent.TRAINING_SEARCH, FAQ_PREFIX + "about")
 # Words around a typed number that still mean "number N" ("no 7", "nomor 7", "yang ke 7").
-NUMBER_WORDS = frozenset({"no", "nomor", "nmr", "nomer", "number", "pilih", "yang", "yg", "ke", "the"})
+NUMBER_WORDS = frozenset({"no", "nomor", "nmr", "nomer", "number", "pilih", "yang", "yg", "ke", "the", "lihat",
+                          "liat", "buka", "detail", "pelatihan", "kursus", "kelas", "training"})
 MAX_NUMBER_DIGITS = 3
 MAX_TOPIC_WORDS = 3  # an unknown message this short may be a training's name ("public speaking")
 
@@ -55,17 +56,25 @@ async def understanding_of(ctx: Context) -> Understanding:
     return ctx.services.understanding.with_faq(await faq.book(ctx))
 
 
-def typed_number(text: str) -> int | None:
+def typed_number(text: str, particles: frozenset[str] = frozenset()) -> int | None:
+    """The number a message names on its own ("7", "no 7", "yg nomor 7 kak"); `particles` (address words, "dong")
+    may stand around it."""
     said = words(text)
-    if not said or not is_digits(said[-1]) or len(said[-1]) > MAX_NUMBER_DIGITS:
+    numbers = [word for word in said if is_digits(word)]
+    if len(numbers) != 1 or len(numbers[0]) > MAX_NUMBER_DIGITS:
         return None
-    return int(said[-1]) if set(said[:-1]) <= NUMBER_WORDS else None
+    rest = set(said) - {numbers[0]}
+    return int(numbers[0]) if rest <= NUMBER_WORDS | particles else None
 
 
 async def respond(router: Router, ctx: Context) -> None:
     text = ctx.event.text.strip()
-    number = typed_number(text)
-    if number is not None and await trainings.open_numbered(ctx, number):
+    number = typed_number(text, ctx.services.understanding.lexicon.particles)
+    if number is not None and trainings.list_on_screen(ctx):
+        if not await trainings.open_numbered(ctx, number):  # "3" while 6-10 are on screen
+            ctx.say(ctx.t.gettext("Nomor {n} tidak ada di daftar yang tampil. Ketik nomor pelatihan yang terlihat di"
+                                  " layar, atau tekan tombolnya.").format(n=number),
+                    rows(command_button(ctx, "pelatihan"), command_button(ctx, "menu"), per_row=2))
         return
     got = read(await understanding_of(ctx), text)
     if got.verdict is Verdict.UNKNOWN:
@@ -75,6 +84,9 @@ async def respond(router: Router, ctx: Context) -> None:
             await trainings.search(ctx, topic)
             return
         await not_understood(ctx, got)
+        return
+    if ctx.step is Step.LINK_OFFERED and got.verdict is Verdict.ANSWER and got.intent == Intent.ACK:
+        await link.start_linking(ctx, ctx.state.pending)  # "ok", "iya" to the offer to link
         return
     if ctx.step in SOFT_STEPS:
         await ctx.end_step()  # understood: a miss no longer counts, the list on screen is left
@@ -166,7 +178,7 @@ async def not_understood(ctx: Context, got: Interpretation) -> None:
     ctx.say(t.gettext("Maaf, saya belum bisa menjawab itu. Saya bisa membantu soal Kartu Prakerja: hasil seleksi,"
                       " kartu dan saldo, pelatihan, syarat peserta, dan pertanyaan umum program. Mungkin ini yang"
                       " Anda cari:"),
-            rows(*closest, *((contact,) if contact else ()), command_button(ctx, "menu")))
+            rows(*closest, *((contact,) if contact and contact not in closest else ()), command_button(ctx, "menu")))
 
 
 async def _choices(ctx: Context, got: Interpretation, intents: tuple[str, ...]) -> list[Button]:

@@ -130,6 +130,10 @@ async def video(ctx: Context) -> None:
         text += "\n" + t.gettext("Anda sudah menandai video ini sebagai ditonton.")
     elif can_tick(ctx, Progress.VIDEO_WATCHED):
         buttons.append(Button(t.gettext("Sudah saya tonton"), VIDEO_WATCHED))
+    elif is_lolos(ctx):  # "sudah nonton video" before comparing platforms: say why it cannot be ticked yet
+        step = missing_step(ctx, Progress.VIDEO_WATCHED) or 1
+        text += "\n\n" + t.gettext("Langkah panduan diisi berurutan: selesaikan dulu langkah {n}.").format(n=step)
+        buttons.append(command_button(ctx, STEP_COMMANDS[step]))
     buttons.append(Button(t.gettext("Menu"), GO, "menu"))
     ctx.say(text, rows(*buttons))
 

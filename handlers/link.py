@@ -175,7 +175,7 @@ async def contact_shared(ctx: Context) -> None:
     if ctx.account is not None or ctx.event.sender_phone:  # WhatsApp: the sender's own number is known
         await start_linking(ctx)
         return
-    pending = ctx.state.pending if ctx.step is Step.LINK_AWAIT_CONTACT else None
+    pending = ctx.state.pending if ctx.step in (Step.LINK_AWAIT_CONTACT, Step.LINK_OFFERED) else None
     if _types_number(ctx):
         await ctx.set_step(Step.LINK_AWAIT_CONTACT, FlowState(pending=pending))
         await _typed_phone(ctx, ctx.event.contact_phone or "", pending)
@@ -337,6 +337,11 @@ async def nik_step(ctx: Context) -> None:
     if attempts.locked_until is not None:
         _say_locked(ctx, attempts)
         await ctx.end_step()
+        return
+    text = ctx.event.text
+    if any(char.isalpha() for char in text) and not any(char.isdigit() for char in text):  # "nik itu yg mana?"
+        ctx.say(t.gettext("Saya menunggu NIK Anda: 16 digit angka yang tertulis di KTP (juga di Kartu Keluarga)."
+                          " Ketik NIK-nya di sini, atau tekan <b>Batal</b> untuk kembali ke menu."), _cancel_row(ctx))
         return
     # The NIK inside a sentence or in groups is the NIK ("NIK saya 3107 0746 ..."); the router deletes the message.
     check = check_nik(nik_candidate(ctx.event.text))

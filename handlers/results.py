@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from handlers.api import Button, rows
-from handlers.context import Context
+from handlers.context import Context, FlowState, Step
 from handlers.guide import guide_steps_text
 from handlers.identity import format_card
 from handlers.menu import FAQ_ACTION, command_button, is_lolos, show_menu
@@ -19,9 +19,11 @@ routes = Routes()
 LINK_FOR = "link_for"
 
 
-def offer_linking(ctx: Context, pending: str) -> None:
-    """Personal data asked for in an unlinked chat: offer linking, and answer `pending` ("kartu", "hasil") after."""
+async def offer_linking(ctx: Context, pending: str) -> None:
+    """Personal data asked for in an unlinked chat: offer linking, and answer `pending` ("kartu", "hasil") after,
+    whether the button is pressed or "hubungkan" / "ok" is typed (the offer is remembered in a soft step)."""
     t = ctx.t
+    await ctx.set_step(Step.LINK_OFFERED, FlowState(pending=pending))
     ctx.say(
         t.gettext("Chat ini belum terhubung dengan akun Prakerja. Hubungkan dulu untuk melihat data Anda."),
         rows(Button(t.gettext("Hubungkan akun"), LINK_FOR, pending), Button(t.gettext("Menu"), GO, "menu")),
@@ -90,7 +92,7 @@ async def results(ctx: Context) -> None:
     t = ctx.t
     account = ctx.account
     if account is None:
-        offer_linking(ctx, "hasil")
+        await offer_linking(ctx, "hasil")
         return
     standings = await ctx.storage.accounts.standings(account.id)
     if not standings:
@@ -120,7 +122,7 @@ async def card(ctx: Context) -> None:
     t = ctx.t
     account = ctx.account
     if account is None:
-        offer_linking(ctx, "kartu")
+        await offer_linking(ctx, "kartu")
         return
     if not account.card_number:  # none, or not shown yet: the card comes with an announced Lolos result
         waiting = [s for s in await ctx.storage.accounts.standings(account.id) if not s.wave.published]

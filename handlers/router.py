@@ -19,14 +19,18 @@ from handlers.context import SOFT_STEPS, Context, Services, Step
 from handlers.i18n import normalize_locale, translator
 from handlers.identity import looks_like_nik, mask_niks
 from handlers.roles import Role
-from handlers.understanding.lexicon import words
+from handlers.understanding.lexicon import Lexicon, words
 from storage import StorageError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context], Awaitable[None]]
+# A step's handler may decline a text (return False, having ended its step): it is then read as free text, as a
+# question typed in the middle of the eligibility quiz is.
+StepHandler = Callable[[Context], Awaitable[bool | None]]
 # The decorators hand back the function as it was (with its own signature, e.g. optional arguments).
 H = TypeVar("H", bound=Handler)
+S = TypeVar("S", bound=StepHandler)
 
 # The action every menu button uses to run a command: Button(label, GO, "hasil") runs /hasil.
 GO = "go"
@@ -49,7 +53,7 @@ class Routes:
 
     commands: dict[str, Route] = field(default_factory=dict)
     actions: dict[str, Route] = field(default_factory=dict)
-    steps: dict[Step, Handler] = field(default_factory=dict)
+    steps: dict[Step, StepHandler] = field(default_factory=dict)
     menu_order: list[tuple[int, str]] = field(default_factory=list)
 
     def command(self, *names: str, roles: frozenset[Role] = ALL_ROLES) -> Callable[[H], H]:
@@ -68,8 +72,8 @@ class Routes:
 
         return register
 
-    def step(self, *steps: Step) -> Callable[[H], H]:
-        def register(fn: H) -> H:
+    def step(self, *steps: Step) -> Callable[[S], S]:
+        def register(fn: S) -> S:
             for step in steps:
                 self.steps[step] = fn
             return fn
@@ -104,7 +108,7 @@ class Router:
         self.fallbacks = fallbacks
         self.commands: dict[str, Route] = {}
         self.actions: dict[str, Route] = {}
-        self.steps: dict[Step, Handler] = {}
+        self.steps: dict[Step, StepHandler] = {}
         # Called after each update with the event and the seconds it took (metrics); must not raise.
         self.observers: list[Callable[[Event, float], None]] = []
         for routes in modules:
@@ -217,7 +221,7 @@ class Router:
         # Bare command words ("menu", "hasil") work like commands; in a step only the escape words do ("batal",
         # "kembali!", "Cancel"), so a keyword typed into a search is not taken for a command. A menu label typed
         # from an earlier message ("Kartu & saldo") runs its command too, except where the text is content.
-        escape = escape_command(text)
+        escape = escape_command(text, self.services.understanding.lexicon)
         label = self.fallbacks.label_command(text) if self.fallbacks.label_command else None
         command = escape or (word if free and word in self.commands else None)
         if command is None and label is not None and (free or ctx.step in LABELS_WORK_IN):
@@ -227,8 +231,7 @@ class Router:
             if await self.run_command(ctx, command):
                 return
         step = ctx.step
-        if step is not None and step in self.steps:
-            await self.steps[step](ctx)
+        if step is not None and step in self.steps and await self.steps[step](ctx) is not False:
             return
         if self.fallbacks.has_links(text):
             await self.fallbacks.links(ctx)
@@ -239,21 +242,32 @@ class Router:
         await self.fallbacks.menu(ctx)
 
 
-# Words that leave any step and go to a command, compared as words ("Batal!", "kembali ke menu").
+# Words that leave any step and go to a command, compared as words ("Batal!", "kembali ke menu"), written out and
+# without address words or particles ("batal kak", "ga jadi deh", "cancel aja").
 ESCAPE_WORDS = {"menu": "menu", "batal": "menu", "batalkan": "menu", "cancel": "menu", "kembali": "menu",
                 "back": "menu", "kembali ke menu": "menu", "ke menu": "menu", "menu utama": "menu", "main menu": "menu",
-                "go back": "menu", "start": "start", "bantuan": "bantuan"}
+                "kembali ke menu utama": "menu", "go back": "menu", "tidak jadi": "menu", "batalin": "menu",
+                "never mind": "menu", "nevermind": "menu", "forget it": "menu", "start": "start",
+                "bantuan": "bantuan"}
+_ESCAPE_VOCABULARY = frozenset(word for phrase in ESCAPE_WORDS for word in phrase.split())
 # Steps where a typed menu label leaves the step for its command (not where the text is content: a question for
 # staff, a broadcast, an admin's input).
 LABELS_WORK_IN = frozenset({Step.LINK_AWAIT_CONTACT, Step.LINK_AWAIT_NIK, Step.LINK_AWAIT_CODE, Step.ELIGIBILITY,
                             Step.SCAM_AWAIT_MESSAGE, Step.TRAINING_AWAIT_KEYWORD})
 
 
-def escape_command(text: str) -> str | None:
-    """The command an escape word names, if the text is one (any case, punctuation or emoji around it)."""
+def escape_command(text: str, lexicon: Lexicon | None = None) -> str | None:
+    """The command an escape word names, if the text is one (any case, punctuation or emoji around it; with a
+    lexicon, abbreviations written out and particles left out: "gk jadi kak" is "tidak jadi")."""
     if len(text) > MAX_ESCAPE_CHARS:
         return None
-    return ESCAPE_WORDS.get(" ".join(words(text)))
+    typed = words(text)
+    command = ESCAPE_WORDS.get(" ".join(typed))
+    if command is not None or lexicon is None:
+        return command
+    written = [full for word in typed for full in lexicon.abbreviations.get(word, (word,))]
+    kept = [word for word in written if word in _ESCAPE_VOCABULARY or word not in lexicon.particles]
+    return ESCAPE_WORDS.get(" ".join(kept))
 
 
 MAX_ESCAPE_CHARS = 40

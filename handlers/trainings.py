@@ -19,6 +19,7 @@ from handlers.guide import tick, why_not_ticked
 from handlers.identity import looks_like_nik
 from handlers.menu import is_lolos
 from handlers.router import GO, Routes, escape
+from handlers.understanding import Intent, Verdict
 from storage import Progress
 from storage.models import Platform, Training
 
@@ -156,14 +157,29 @@ async def find(ctx: Context) -> None:
     )
 
 
+# What the keyword step keeps as a keyword even when it names no training: searches, and small talk.
+KEYWORD_INTENTS = frozenset({Intent.TRAINING_SEARCH, Intent.GREETING, Intent.THANKS, Intent.ACK})
+
+
 @routes.step(Step.TRAINING_AWAIT_KEYWORD)
-async def keyword_typed(ctx: Context) -> None:
+async def keyword_typed(ctx: Context) -> bool | None:
     text = ctx.event.text
     if scam.find_links(text):  # a pasted link is not a keyword: check it instead
         await ctx.end_step()
         await scam.check(ctx, text)
-        return
-    await search(ctx, text)
+        return None
+    got = ctx.services.understanding.understand(text)
+    if (got.verdict is Verdict.ANSWER and got.intent not in KEYWORD_INTENTS and not looks_like_nik(text)
+            and not await in_catalogue(ctx, text)):  # "saldo sy brp" typed here: a question, not a keyword
+        await ctx.end_step()
+        return False
+    # Typed as people write ("mau belajar excel kak"): the topic, without the words around it. One word, a NIK or
+    # a keyword too long is searched (or refused) as typed.
+    keyword = normalize_keyword(text)
+    several = 1 < len(keyword.split()) and len(keyword) <= MAX_KEYWORD_CHARS and not looks_like_nik(text)
+    topic = ctx.services.understanding.search_topic(text) if several else ""
+    await search(ctx, topic or text)
+    return None
 
 
 async def search(ctx: Context, text: str) -> None:
@@ -324,6 +340,10 @@ async def _training_from_button(ctx: Context) -> tuple[Training, str] | None:
 def _affordable(ctx: Context, training: Training) -> bool:
     budget = _budget(ctx)
     return budget is None or training.price <= budget
+
+
+def list_on_screen(ctx: Context) -> bool:
+    return ctx.step is Step.TRAINING_LIST and ctx.state.page is not None
 
 
 async def open_numbered(ctx: Context, number: int) -> bool:

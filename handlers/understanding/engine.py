@@ -260,9 +260,17 @@ class Understanding:
                 which[intent] = index
         return best, which
 
+    def search_topic(self, text: str) -> str:
+        """The words of a training search as typed, without particles, address words and search words: "mau belajar
+        excel kak" -> "excel" (what the keyword step searches)."""
+        return self._topic([t for t in self.lexicon.tokens(text) if not t.number])
+
+    def _topic(self, tokens: Sequence[Token]) -> str:
+        return " ".join(t.raw for t in tokens if t.concept not in self.lexicon.fillers)
+
     def _slots(self, tokens: Sequence[Token]) -> dict[str, str]:
         slots: dict[str, str] = {}
-        query = " ".join(t.raw for t in tokens if t.concept not in self.lexicon.fillers)
+        query = self._topic(tokens)
         if query:
             slots["query"] = query
         locale = next((self.lexicon.locales[t.concept] for t in tokens if t.concept in self.lexicon.locales), None)
@@ -285,15 +293,19 @@ class Understanding:
             return Interpretation(Verdict.UNKNOWN, "", 0.0, slots)
         intent, best = ranked[0]
         in_scope = [(i, s) for i, s in ranked if i != Intent.OUT_OF_SCOPE]
-        closest = tuple(i for i, s in in_scope if s >= CLOSEST)[:MAX_CHOICES]
+        # Offered only when they share a specific word: "jual akun ff" is not close to unlinking an account.
+        closest = tuple(i for i, s in in_scope if s >= CLOSEST and strong.get(i, False))[:MAX_CHOICES]
         if foreign >= FOREIGN:  # mostly about something else, unless it is the topic of a training search
             search = scores.get(Intent.TRAINING_SEARCH, 0.0)
             if search >= ACCEPT and strong.get(Intent.TRAINING_SEARCH, False) and slots.get("query"):
                 return Interpretation(Verdict.ANSWER, Intent.TRAINING_SEARCH, search, slots)
+            slots.pop("query", None)  # no button that searches trainings for "pinjol cepet cair"
             return Interpretation(Verdict.UNKNOWN, Intent.OUT_OF_SCOPE, best, slots, closest)
         if intent == Intent.OUT_OF_SCOPE or best < ASK:
             return Interpretation(Verdict.UNKNOWN, intent if best >= ASK else "", best, slots, closest)
-        rival = next(((i, s) for i, s in ranked[1:] if not _same_answer(intent, i)), None)
+        # A rival counts when it shares a specific word too: one that only shares "berapa" or "prakerja" with the
+        # message ("call center prakerja brp" and the balance) is no real alternative.
+        rival = next(((i, s) for i, s in ranked[1:] if not _same_answer(intent, i) and strong.get(i, False)), None)
         clear = best >= ACCEPT and (rival is None or best - rival[1] >= MARGIN) and strong.get(intent, False)
         if clear and intent in PERSONAL and unknown:  # "hasil lab saya": personal data only when nothing is unknown
             return Interpretation(Verdict.ASK, intent, best, slots, closest)

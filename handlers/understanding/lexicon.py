@@ -135,7 +135,10 @@ class Lexicon:
         vocabulary = {key[0] for key in self.phrases if len(key) == 1}
         vocabulary |= {w for expansion in self.abbreviations.values() for w in expansion}
         vocabulary |= set(example_words)
-        self.vocabulary = frozenset(vocabulary)
+        # Search words and generic words are known ("semua pelatihan" is not about something else), but a typo is
+        # corrected only to words of the phrasings ("grafis" is not "gratis").
+        listed = {w for lang in languages for phrase in (*lang.search_fillers, *lang.generic) for w in words(phrase)}
+        self.vocabulary = frozenset(vocabulary | listed)
         self._targets = frozenset(vocabulary - set(foreign_words) - self.particles)
         # Typo candidates by first letter: a typo rarely changes the first letter, and the lists stay short.
         by_letter: dict[str, list[str]] = {}
@@ -188,7 +191,12 @@ class Lexicon:
             return Token(raw, concept, True)
         if word in self.vocabulary or word in self.particles:
             return Token(raw, word, True)
+        half = len(word) // 2
+        if len(word) % 2 == 0 and word[:half] == word[half:] and word[:half] in self.vocabulary:  # "okeoke"
+            return Token(raw, self.phrases.get((word[:half],), word[:half]), True)
         for root in self._roots(word):
+            expansion = self.abbreviations.get(root, (root,))  # "liatnya" -> "liat" -> "lihat"
+            root = expansion[0] if len(expansion) == 1 else root
             return Token(raw, self.phrases.get((root,), root), True)
         if correct and len(word) >= MIN_FUZZY_CHARS:
             fixed = self._closest(word)
@@ -211,7 +219,9 @@ class Lexicon:
                         roots.add(NASAL[prefix] + rest)
             roots.add(stem)
         roots.discard(word)
-        return sorted((r for r in roots if r in self.vocabulary and r not in self.particles), key=len, reverse=True)
+        known = (r for r in roots if (r in self.vocabulary or len(self.abbreviations.get(r, ())) == 1)
+                 and r not in self.particles)
+        return sorted(known, key=len, reverse=True)
 
     def _closest(self, word: str) -> str | None:
         candidates = self._by_letter.get(word[0])

@@ -33,3 +33,18 @@ async def test_out_of_scope_and_stickers(user: TelegramUser) -> None:
     assert "Saya bisa membantu soal Kartu Prakerja" in user.text and user.labels[-1] == "Menu"
     await user.sticker()
     assert "Stikernya sudah saya terima" in user.text
+
+
+async def test_linking_accepted_by_typing_with_the_nik_in_a_sentence(user: TelegramUser,
+                                                                     people: list[DemoApplicant]) -> None:
+    """The qa-chat tester's walk: the link offer answered "ok kak" rather than pressed, a question at the NIK step,
+    then the NIK in groups inside a sentence; the balance asked for at first comes without asking again."""
+    siti = people[0]
+    await user.send("saldo sy brp kak")
+    assert "belum terhubung" in user.text
+    await user.send("ok kak")
+    await user.share_contact(siti.phone)
+    await user.send("nik itu yg mana ya")
+    assert "tertulis di KTP" in user.text and "Batal" in user.labels
+    await user.send("NIK saya " + " ".join(siti.nik[i:i + 4] for i in range(0, 16, 4)) + " kak")
+    assert "Berhasil" in user.text and "Rp3.550.000" in user.text

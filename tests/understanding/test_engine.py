@@ -70,3 +70,43 @@ def test_out_of_scope_is_never_answered_with_a_capability(text: str) -> None:
 
 def test_a_message_with_a_link_is_a_link_check() -> None:
     assert understood("min ini beneran? prakerja-gelombang13.xyz/daftar") == ("answer", Intent.LINK_CHECK)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("kartu prakerja sy dmn liatnya", Intent.CARD),  # an abbreviation with a suffix: "liat" + "nya"
+    ("call center prakerja brp", Intent.HUMAN),  # the balance shares only "berapa" and "prakerja": no question
+    ("hapus akun sy dr bot", Intent.UNLINK),  # "dr"
+    ("misi kak", Intent.GREETING),
+    ("aslkm kak", Intent.GREETING),
+    ("ooh gitu ya", Intent.ACK),
+    ("selamat malam bapak/ibu", Intent.GREETING),  # "ibu" is an address here, not "ibu rumah tangga"
+    ("gausah kirim2 pengumuman lg", Intent.STOP),  # "gausah" is "jangan", not a wish to resume
+    ("matiin notif", Intent.STOP),
+    ("sy karyawan swasta bisa ikut?", Intent.ELIGIBILITY),  # not a search for "karyawan swasta"
+])
+def test_what_a_fresh_tester_typed_is_answered(text: str, intent: str) -> None:
+    assert understood(text) == ("answer", intent)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("okeoke", Intent.ACK),  # a word written twice without the "2"
+    ("gmn cara liat sy lolos ato nggak", Intent.RESULT),  # "ato"
+    ("sambungkan ke admin dong", Intent.HUMAN),  # not linking: "admin" is who to talk to
+])
+def test_what_the_second_and_third_fresh_batches_found(text: str, intent: str) -> None:
+    assert understood(text) == ("answer", intent)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("min??", Intent.GREETING),  # a bare address is a ping, like "P"
+    ("kak...", Intent.GREETING),
+    ("tes", Intent.GREETING),  # is the bot there?
+    ("min bales dong", Intent.GREETING),
+    ("udah kak", Intent.ACK),  # "that's all": something friendly, never "not understood"
+    ("gajadi", Intent.ACK),
+    ("maksudnya?", Intent.HELP),  # confused: what the bot can do
+    ("gk ngerti kak", Intent.HELP),
+    ("ok thanks", Intent.THANKS),
+])
+def test_small_talk_a_person_expects_an_answer_to(text: str, intent: str) -> None:
+    assert understood(text) == ("answer", intent)

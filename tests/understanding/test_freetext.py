@@ -96,12 +96,13 @@ async def test_a_typed_number_is_the_number_on_screen(chat: ChatDriver) -> None:
     await chat.press("Semua pelatihan")
     await chat.press("Berikutnya")
     seventh = next(label for label in chat.labels if label.startswith("7. "))
+    eighth = next(label for label in chat.labels if label.startswith("8. "))
     await chat.text("7")
     assert f"<b>{seventh.removeprefix('7. ').rstrip('…')}" in chat.text_out and "Harga" in chat.text_out
-    await chat.text("no 8")
-    assert "Harga" in chat.text_out
-    await chat.text("3")  # not on screen any more: nothing it could mean
-    assert NOT_UNDERSTOOD in chat.text_out
+    await chat.text("yg nomor 8 kak")  # words around the number, as people type it
+    assert f"<b>{eighth.removeprefix('8. ').rstrip('…')}" in chat.text_out and "Harga" in chat.text_out
+    await chat.text("3")  # not on screen: said so, with the way to search again
+    assert "Nomor 3 tidak ada di daftar" in chat.text_out and "Cari pelatihan" in chat.labels
 
 
 async def test_escape_words_and_menu_labels_leave_any_step(chat: ChatDriver, people: list[DemoApplicant]) -> None:

@@ -39,3 +39,17 @@ async def test_out_of_scope_never_gets_a_confident_wrong_answer(user: WhatsAppUs
     await user.text("butuh pinjaman 5 juta cepat cair")
     assert "Saya bisa membantu soal Kartu Prakerja" in user.text_out
     assert "Menu" in user.titles
+
+
+# The qa-chat tester's walk: a question at the NIK step, leaving it with "ga jadi kak", a keyword with words around
+# it, and the quiz answered "ga min"; each message and what its answer (text or buttons) must hold ("" for nothing).
+WALK = [("mau hubungin akun", "16 digit NIK"), ("nik itu yg mana ya kak", "tertulis di KTP"),
+        ("ga jadi kak", "Hubungkan akun"), ("cari kursus", ""), ("mau belajar excel kak", "Hasil pencarian “excel”"),
+        ("syarat nya apa aja", ""), ("ga min", "Pertanyaan 2 dari")]
+
+
+async def test_steps_walked_the_way_whatsapp_users_type(user: WhatsAppUser) -> None:
+    for typed, expected in WALK:
+        await user.text(typed)
+        seen = user.text_out + "\n" + "\n".join(user.titles)
+        assert expected in seen and "Periksa digit" not in seen, (typed, seen)
