@@ -29,6 +29,7 @@ CHUNK = 1 << 20
 MEMORY_GROWTH_MAX_KIB = 50 * 1024  # the whole attack may cost the server's peak RSS less than this
 HEALTH_EVERY_S = 0.05
 HEALTH_SLOW_S = 1.0  # /healthz answers within this during an attack
+HEALTH_LOOKS = 5  # answers the probe gets at least
 SLOW_CLIENTS = 1_000
 FD_LIMIT = 256
 READ_TIMEOUT = "1"  # WEB_READ_TIMEOUT_SECONDS for the slow-client test (the default is 10)
@@ -47,24 +48,36 @@ class HealthProbe:
 
     port: int
     answers: list[tuple[int, float]] = field(default_factory=list)
+    answered: asyncio.Event = field(default_factory=asyncio.Event, repr=False)  # set at each answer
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[HealthProbe]:
+        """Probing from before the block (one answer in) to after it, with HEALTH_LOOKS answers at least: how many
+        fit in the block itself depends on how busy the machine is, not on the server."""
         async def probe() -> None:
             while True:
                 self.answers.append(await get(self.port, "/healthz", within=HEALTH_SLOW_S * 3))
+                self.answered.set()
                 await asyncio.sleep(HEALTH_EVERY_S)
 
         task = asyncio.create_task(probe())
         try:
+            await self._answered(1)
             yield self
+            await self._answered(HEALTH_LOOKS)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def _answered(self, count: int) -> None:
+        async with asyncio.timeout(count * HEALTH_SLOW_S * 3 + 10):  # each look ends within HEALTH_SLOW_S * 3
+            while len(self.answers) < count:
+                self.answered.clear()
+                await self.answered.wait()
+
     def assert_answered_throughout(self) -> None:
-        assert len(self.answers) >= 5, self.answers
+        assert len(self.answers) >= HEALTH_LOOKS, self.answers
         failed = [(status, round(seconds, 2)) for status, seconds in self.answers
                   if status != 200 or seconds > HEALTH_SLOW_S]
         assert not failed, f"/healthz failed or slow {len(failed)} of {len(self.answers)} times: {failed[:10]}"
