@@ -166,7 +166,10 @@ async def test_rate_and_per_chat_spacing_measured_at_the_server(
         per_chat[str(c.chat_id)].append(c.at)
     assert all(len(ts) == 2 and ts[1] - ts[0] >= 1.0 for ts in per_chat.values())
     achieved = (len(times) - 1) / (times[-1] - times[0])
-    assert achieved > cap * 0.85  # paced, not crawling
+    # Paced, not crawling. The floor is for a crawl, not for speed (that is tests/benchmarks' job): a sender that
+    # waited a poll (0.25 s) between claims of one delivery would make 4/s; 85 % of the cap failed on a loaded
+    # 2-core machine (21.4/s), where this test shares the cores with the fake server and the database.
+    assert achieved > cap * 0.5
     assert {m.external_id for m in members} == set(per_chat)
 
 
