@@ -269,7 +269,8 @@ async def test_a_429_on_the_broadcast_path_does_not_hold_up_answers(
         refused_at = time.monotonic()
         await user.send("/start")
         answered = time.monotonic()
-        assert "Asisten Prakerja" in user.text and answered - refused_at < 1.0
+        # Not held by the broadcast's 5 s pause (it would take 5 s); half of it leaves room for a busy machine.
+        assert "Asisten Prakerja" in user.text and answered - refused_at < 5 / 2
         await asyncio.sleep(0.5)
     finally:
         stop.set()
