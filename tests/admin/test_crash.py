@@ -18,12 +18,16 @@ from tests.auxil.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 CONCURRENCY = 8
+# SENDER_LEASE_SECONDS: the killed sender's deliveries go again after it, so it is short; but a send not answered
+# within half of it is also sent again (maybe sent), so it must be longer than a stall of this loaded process,
+# which runs the fake server (at 2 s, 1 s without an answer made such duplicates; see tests/postgres).
+LEASE = "6"
 
 
 async def start_sender(app: App, api: FakeBotApi) -> asyncio.subprocess.Process:
     env = {**os.environ, "DATABASE_PATH": str(app.settings.database_path), "NIK_PEPPER": DEMO_PEPPER,
            "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.base_url, "TELEGRAM_RATE": "300",
-           "SENDER_CONCURRENCY": str(CONCURRENCY), "SENDER_LEASE_SECONDS": "2", "LOG_LEVEL": "WARNING"}
+           "SENDER_CONCURRENCY": str(CONCURRENCY), "SENDER_LEASE_SECONDS": LEASE, "LOG_LEVEL": "WARNING"}
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "sender", env=env, cwd=ROOT,
                                                 stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL)

@@ -166,7 +166,10 @@ async def test_rate_and_per_chat_spacing_measured_at_the_server(
         per_chat[str(c.chat_id)].append(c.at)
     assert all(len(ts) == 2 and ts[1] - ts[0] >= 1.0 for ts in per_chat.values())
     achieved = (len(times) - 1) / (times[-1] - times[0])
-    assert achieved > cap * 0.85  # paced, not crawling
+    # Paced, not crawling. The floor is for a crawl, not for speed (that is tests/benchmarks' job): a sender that
+    # waited a poll (0.25 s) between claims of one delivery would make 4/s; 85 % of the cap failed on a loaded
+    # 2-core machine (21.4/s), where this test shares the cores with the fake server and the database.
+    assert achieved > cap * 0.5
     assert {m.external_id for m in members} == set(per_chat)
 
 
@@ -266,7 +269,8 @@ async def test_a_429_on_the_broadcast_path_does_not_hold_up_answers(
         refused_at = time.monotonic()
         await user.send("/start")
         answered = time.monotonic()
-        assert "Asisten Prakerja" in user.text and answered - refused_at < 1.0
+        # Not held by the broadcast's 5 s pause (it would take 5 s); half of it leaves room for a busy machine.
+        assert "Asisten Prakerja" in user.text and answered - refused_at < 5 / 2
         await asyncio.sleep(0.5)
     finally:
         stop.set()

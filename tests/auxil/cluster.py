@@ -46,6 +46,7 @@ BROADCAST_TEXT = "Pengumuman uji skala"
 # What each step of a journey answers, in order (a reply to a step processed out of order would not match).
 JOURNEY_MARKERS = ("Asisten Prakerja", "Bagikan nomor HP saya", "16 digit NIK", "Berhasil", "Gelombang 1")
 READY_TIMEOUT_S = 60.0
+WEBHOOK_TRIES = 3  # deliveries of one update (Telegram retries a failed one)
 APPLICATION_NAME = "prakerja-cluster"  # the cluster's PostgreSQL connections, for their CPU time
 
 
@@ -252,9 +253,7 @@ async def run_journeys(cluster: Cluster, people: Sequence[DemoApplicant], *, str
                 for step, update in enumerate(journey_updates(user_id, person)):
                     port = ports[(index + step) % len(ports)]
                     update["update_id"] = next(update_ids)
-                    answer = await client.post(f"http://127.0.0.1:{port}/telegram/webhook", content=json.dumps(update),
-                                               headers={TELEGRAM_SECRET_HEADER: WEBHOOK_SECRET,
-                                                        "Content-Type": "application/json"})
+                    answer = await deliver(client, f"http://127.0.0.1:{port}/telegram/webhook", update)
                     answer.raise_for_status()
 
         await asyncio.gather(*(journey(i, p) for i, p in enumerate(people)))
@@ -271,6 +270,21 @@ async def run_journeys(cluster: Cluster, people: Sequence[DemoApplicant], *, str
     finally:
         await storage.close()
     return JourneyReport(len(people), len(people) * len(JOURNEY_MARKERS), seconds, out_of_order, unlinked["n"], cpu)
+
+
+async def deliver(client: httpx.AsyncClient, url: str, update: dict[str, Any]) -> httpx.Response:
+    """POST one update as Telegram does: a delivery that failed on the network is made again, the same update (the
+    bot acknowledges an update_id it has seen without handling it twice). The server closes a kept-alive connection
+    idle for its keep-alive time; a request written on it at that moment gets no answer (httpx.ReadError or
+    RemoteProtocolError), which on a loaded machine happens now and then in a run of 750 updates."""
+    for attempt in range(1, WEBHOOK_TRIES + 1):
+        try:
+            return await client.post(url, content=json.dumps(update), headers={
+                TELEGRAM_SECRET_HEADER: WEBHOOK_SECRET, "Content-Type": "application/json"})
+        except (httpx.NetworkError, httpx.RemoteProtocolError):
+            if attempt == WEBHOOK_TRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def wait_for_texts(api: FakeBotApi, marker: str, count: int, deadline: float) -> None:

@@ -22,6 +22,13 @@ from tests.auxil.postgres import fresh_schema, require_postgres
 CHATS = 150
 RECIPIENTS = 1500
 CAP = 400.0  # messages per second for the sum of all senders
+# SENDER_LEASE_SECONDS. A sender gives up waiting for the platform's answer after half the lease and counts the
+# delivery as maybe sent (ambiguous, sent again), and takes over a delivery 'sending' for longer than the lease.
+# So the lease must be far longer than any stall of this loaded machine: at 2 s, a 1.5 s stall of this process
+# (which runs the fake server) made every send in flight at the time ambiguous (48 = 3 senders x 16), and a full
+# run under load once counted 54 against the bound of 16 for the killed sender. The lease also bounds how long
+# the killed sender's sends wait to go again, so it stays well under the broadcast's `within`.
+LEASE = 10.0
 
 
 @pytest.fixture
@@ -29,7 +36,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     async with fresh_schema(require_postgres()) as url, FakeBotApi() as api:
         storage = await open_storage(url, pool_size=2)  # migrate once before the processes start
         await storage.close()
-        async with Cluster(url, api, tmp_path, rate=CAP, lease=2.0, pool_size=4) as running:
+        async with Cluster(url, api, tmp_path, rate=CAP, lease=LEASE, pool_size=4) as running:
             yield running
 
 
