@@ -36,6 +36,7 @@ from handlers.identity import (
 from handlers.menu import contact_button, show_menu
 from handlers.roles import Channel
 from handlers.router import GO, Routes, escape
+from handlers.understanding import Intent, Verdict
 from storage.models import LinkLock
 
 log = logging.getLogger(__name__)
@@ -326,8 +327,26 @@ async def code_step(ctx: Context) -> None:
     await _phone_given(ctx, state.phone, state.pending)  # the number is proven: on to the NIK
 
 
+# What a message typed at the NIK step may ask without leaving it: the personal data that the link being made will
+# show (the NIK is what is needed for it), and small talk. Anything else understood (a question, the way to a
+# person) leaves the step and is answered as free text.
+_STAY_AT_NIK = frozenset({Intent.RESULT, Intent.CARD, Intent.BALANCE, Intent.LINK_ACCOUNT, Intent.GREETING,
+                          Intent.THANKS, Intent.ACK})
+
+
 @routes.step(Step.LINK_AWAIT_NIK)
-async def nik_step(ctx: Context) -> None:
+async def nik_step(ctx: Context) -> bool | None:
+    text = ctx.event.text
+    if any(char.isalpha() for char in text) and not any(char.isdigit() for char in text):
+        got = ctx.services.understanding.understand(text)
+        if got.verdict is Verdict.ANSWER and got.intent not in _STAY_AT_NIK:
+            await ctx.end_step()
+            return False  # read as free text
+    await _nik_typed(ctx)
+    return None
+
+
+async def _nik_typed(ctx: Context) -> None:
     t = ctx.t
     phone, pending = ctx.state.phone, ctx.state.pending
     if phone is None:  # a payload from an older version: start again

@@ -123,3 +123,29 @@ async def test_a_question_typed_where_a_keyword_is_awaited_is_answered(chat: Cha
     await chat.text("cari kursus")
     await chat.text("bahasa inggris")  # a topic that is also a language: still a search
     assert "Hasil pencarian “bahasa inggris”" in chat.text_out
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("mau ngomong sama admin", "petugas"),  # the way to a person is never trapped behind the NIK
+    ("insentifnya kapan cair kak", "insentif"),  # a programme question is answered
+])
+async def test_a_request_typed_at_the_nik_step_leaves_it_and_is_answered(
+    chat: ChatDriver, people: list[DemoApplicant], typed: str, expected: str
+) -> None:
+    await chat.text("hubungkan akun")
+    await chat.contact(people[0].phone)
+    await chat.text(typed)
+    assert "Saya menunggu NIK Anda" not in chat.text_out and expected in chat.text_out.lower()
+    await chat.text(people[0].nik)  # the step was left: a NIK now is not taken for linking
+    assert "Berhasil" not in chat.text_out
+
+
+async def test_asking_for_the_balance_at_the_nik_step_keeps_waiting_for_the_nik(
+    chat: ChatDriver, people: list[DemoApplicant]
+) -> None:
+    await chat.text("hubungkan akun")
+    await chat.contact(people[0].phone)
+    await chat.text("saldo sy brp")  # personal data needs the link being made: the NIK is still what is needed
+    assert "Saya menunggu NIK Anda" in chat.text_out
+    await chat.text(people[0].nik)
+    assert "Berhasil" in chat.text_out
