@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.channels.whatsapp.inbound import InboundMessage
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
-from bot.inbox import Inbox
+from bot.inbox import Inbox, lease_until
 from bot.inbox import telegram as tg
 from bot.inbox.whatsapp import CHANNEL as WHATSAPP
 from bot.inbox.whatsapp import single_messages
@@ -106,18 +106,25 @@ class WebInbox:
 
         return job
 
-    async def recover(self, submit: Callable[[InboundMessage], None]) -> None:
-        """Handle what a crash left, before anything new: Telegram's on the application's queue, WhatsApp's
-        through `submit` (the webhook queue, in order)."""
+    async def recover(self, submit: Callable[[InboundMessage, int | None], None], *, everything: bool = True,
+                      turns: dict[int, int | None] | None = None) -> None:
+        """Handle what a crash left, before anything new: Telegram's on the application's queue (`turns` gets each
+        update's chat turn), WhatsApp's through `submit` (the webhook queue, in order, with its chat turn).
+        `everything` False (several processes): only the rows of processes that died, their lease run out."""
         if self.telegram_app is not None:
-            await tg.recover(self.telegram_app, self.telegram)
-        for message_id, payload in await self.whatsapp.unfinished():
+            await tg.recover(self.telegram_app, self.telegram, everything=everything, turns=turns)
+        for message_id, payload, turn in await self.whatsapp.take_over(everything=everything):
             parsed = parse_whatsapp(json.loads(payload), self.phone_id)
             found = [m for m in parsed.messages if m.message_id == message_id]
             if not found:
                 self.whatsapp.done(message_id)
             for message in found:
-                submit(message)
+                submit(message, turn)
+
+    async def renew(self) -> None:
+        """This process is alive: the rows it owns stay its own for another lease (both channels: one owner)."""
+        now = self.whatsapp.clock()
+        await self.whatsapp.storage.inbox.renew(self.whatsapp.owner, lease_until(now))
 
     async def drain(self) -> None:
         await self.telegram.drain()
