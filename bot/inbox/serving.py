@@ -84,13 +84,16 @@ class WebInbox:
         return str(update_id) in await self.telegram.accept([(str(update_id), body)])
 
     async def store_whatsapp(self, payload: Any, messages: list[InboundMessage]) -> list[InboundMessage]:
-        """Store a body's messages before its 200: those stored now (the rest are redeliveries). StorageError: 503."""
+        """Store a body's messages before its 200: those stored now, once each (the rest are redeliveries, and the
+        inbox is the only check of them: bot/channels/whatsapp/channel.py handles what it is given). StorageError:
+        503."""
         if not messages:
             return []
         alone = single_messages(payload)
         stored = await self.whatsapp.accept([(m.message_id, alone[m.message_id]) for m in messages
                                              if m.message_id in alone])
-        return [m for m in messages if m.message_id in stored]
+        first = {m.message_id: m for m in reversed(messages) if m.message_id in stored}  # an id twice: its first
+        return [m for m in messages if first.get(m.message_id) is m]
 
     def whatsapp_job(self, handle: Callable[[InboundMessage], Awaitable[None]],
                      message: InboundMessage) -> Callable[[], Awaitable[None]]:

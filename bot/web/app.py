@@ -334,7 +334,7 @@ class Web:
 
     async def _handle_stored(self, message: Any) -> None:
         assert self.whatsapp is not None
-        await self.whatsapp.handle_message(message, stored=True)
+        await self.whatsapp.handle_message(message)
 
     def _submit_whatsapp(self, message: Any, turn: int | None) -> None:
         """A message the inbox kept from before a crash: handled in its chat's order (its turn, taken before its

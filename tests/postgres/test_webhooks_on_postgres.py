@@ -13,6 +13,7 @@ from tests.whatsapp.test_flows import (  # noqa: F401
     test_wrong_nik_counts_and_five_lock_the_number,
 )
 from tests.whatsapp.test_webhook import (  # noqa: F401
+    test_a_message_twice_in_one_body_is_handled_once,
     test_one_chat_in_order_many_chats_at_once,
     test_redelivered_message_is_handled_once,
     test_telegram_webhook_needs_the_secret_and_handles_an_update_once,
