@@ -31,7 +31,9 @@ from storage.postgres.database import DATABASE_ERRORS, Database, lock_key
 
 log = logging.getLogger(__name__)
 
-TURN_WAIT_S = 10.0  # longer than any handling: a predecessor not served by then is taken as lost
+# Longer than any handling: a predecessor not served by then is taken as lost. Also longer than an inbox lease and
+# its sweep (bot/inbox/: LEASE_S + RENEW_EVERY_S): an update whose process died is taken over in its turn before.
+TURN_WAIT_S = 10.0
 TURN_RECHECK_S = 0.5  # a waiting update looks at its chat's turn at least this often (NOTIFY wakes it sooner)
 TURNS_CHANNEL = "prakerja_turns"  # NOTIFY channel; the payload is "<channel>:<chat>" of a served turn
 

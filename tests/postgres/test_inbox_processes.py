@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.inbox import LEASE_S, RENEW_EVERY_S
 from storage import open_storage
+from storage.postgres.coordination import TURN_WAIT_S
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
 from tests.auxil.postgres import fresh_schema, require_postgres
@@ -26,6 +28,11 @@ from tests.reliability.serving import serve_process
 from tests.telegram.user import TelegramUser
 from tests.whatsapp.conftest import APP_SECRET
 from tests.whatsapp.user import WhatsAppUser
+
+
+def test_a_dead_process_s_updates_are_taken_over_before_its_chats_next_update_stops_waiting() -> None:
+    """The chat's next update waits TURN_WAIT_S for an earlier turn; the dead process's update is taken over before."""
+    assert LEASE_S + RENEW_EVERY_S < TURN_WAIT_S
 
 
 @pytest.fixture
