@@ -268,8 +268,16 @@ class Web:
         chat's updates in the platform's order, whichever process each one reaches."""
         key = chat_key(update)
         if self.app.storage.turns.shared and key is not None:
-            self._tickets[update.update_id] = await self.app.storage.turns.take("telegram", str(key),
-                                                                                str(update.update_id))
+            self._tickets[update.update_id] = await self._ticket("telegram", str(key), str(update.update_id))
+
+    async def _ticket(self, channel: str, chat: str, update_id: str) -> int | None:
+        """The chat's next turn for a stored update (kept on its inbox row). None when it cannot be taken: the update
+        is stored (its redelivery would be dropped), so it is handled under the chat's lock alone, not refused."""
+        try:
+            return await self.app.storage.turns.take(channel, chat, update_id)
+        except StorageError as exc:
+            log.warning("no turn for a %s update (%s): handled under its chat's lock only", channel, exc)
+            return None
 
     def _telegram_turn(self, update: Any, key: int) -> AbstractAsyncContextManager[None]:
         return self.app.storage.turns.hold("telegram", str(key), self._tickets.pop(update.update_id, None))
@@ -320,7 +328,7 @@ class Web:
         turns = self.app.storage.turns
         if turns.shared:  # several processes: each message waits for its chat's turn
             for index, m in enumerate(messages):
-                ticket = await turns.take("whatsapp", m.event.chat_id, m.message_id)
+                ticket = await self._ticket("whatsapp", m.event.chat_id, m.message_id)
                 jobs[index] = (jobs[index][0], _in_turn(turns, "whatsapp", m.event.chat_id, ticket, jobs[index][1]))
         for key, job in jobs:
             self.queue.submit(key, job, force=True)  # stored: it must run (the room was checked above)
