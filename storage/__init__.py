@@ -30,7 +30,7 @@ class LocalTurns:
 
     shared = False
 
-    async def take(self, channel: str, chat: str) -> int | None:
+    async def take(self, channel: str, chat: str, update_id: str | None = None) -> int | None:
         return None
 
     @asynccontextmanager

@@ -508,7 +508,9 @@ class UnmatchedCount:
 
 @dataclass(frozen=True, slots=True)
 class InboxEntry:
-    """An update stored in the inbox and not handled yet: its platform id and its sealed payload."""
+    """An update stored in the inbox and not handled yet: its platform id, its sealed payload and the chat's turn
+    taken for it (PostgreSQL, several processes; None elsewhere)."""
 
     update_id: str
     payload: str | None
+    turn: int | None = None

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.channels.whatsapp.inbound import InboundMessage
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
-from bot.inbox import Inbox
+from bot.inbox import Inbox, lease_until
 from bot.inbox import telegram as tg
 from bot.inbox.whatsapp import CHANNEL as WHATSAPP
 from bot.inbox.whatsapp import single_messages
@@ -84,13 +84,16 @@ class WebInbox:
         return str(update_id) in await self.telegram.accept([(str(update_id), body)])
 
     async def store_whatsapp(self, payload: Any, messages: list[InboundMessage]) -> list[InboundMessage]:
-        """Store a body's messages before its 200: those stored now (the rest are redeliveries). StorageError: 503."""
+        """Store a body's messages before its 200: those stored now, once each (the rest are redeliveries, and the
+        inbox is the only check of them: bot/channels/whatsapp/channel.py handles what it is given). StorageError:
+        503."""
         if not messages:
             return []
         alone = single_messages(payload)
         stored = await self.whatsapp.accept([(m.message_id, alone[m.message_id]) for m in messages
                                              if m.message_id in alone])
-        return [m for m in messages if m.message_id in stored]
+        first = {m.message_id: m for m in reversed(messages) if m.message_id in stored}  # an id twice: its first
+        return [m for m in messages if first.get(m.message_id) is m]
 
     def whatsapp_job(self, handle: Callable[[InboundMessage], Awaitable[None]],
                      message: InboundMessage) -> Callable[[], Awaitable[None]]:
@@ -106,18 +109,25 @@ class WebInbox:
 
         return job
 
-    async def recover(self, submit: Callable[[InboundMessage], None]) -> None:
-        """Handle what a crash left, before anything new: Telegram's on the application's queue, WhatsApp's
-        through `submit` (the webhook queue, in order)."""
+    async def recover(self, submit: Callable[[InboundMessage, int | None], None], *, everything: bool = True,
+                      turns: dict[int, int | None] | None = None) -> None:
+        """Handle what a crash left, before anything new: Telegram's on the application's queue (`turns` gets each
+        update's chat turn), WhatsApp's through `submit` (the webhook queue, in order, with its chat turn).
+        `everything` False (several processes): only the rows of processes that died, their lease run out."""
         if self.telegram_app is not None:
-            await tg.recover(self.telegram_app, self.telegram)
-        for message_id, payload in await self.whatsapp.unfinished():
+            await tg.recover(self.telegram_app, self.telegram, everything=everything, turns=turns)
+        for message_id, payload, turn in await self.whatsapp.take_over(everything=everything):
             parsed = parse_whatsapp(json.loads(payload), self.phone_id)
             found = [m for m in parsed.messages if m.message_id == message_id]
             if not found:
                 self.whatsapp.done(message_id)
             for message in found:
-                submit(message)
+                submit(message, turn)
+
+    async def renew(self) -> None:
+        """This process is alive: the rows it owns stay its own for another lease (both channels: one owner)."""
+        now = self.whatsapp.clock()
+        await self.whatsapp.storage.inbox.renew(self.whatsapp.owner, lease_until(now))
 
     async def drain(self) -> None:
         await self.telegram.drain()

@@ -43,16 +43,20 @@ def inbox_for(application: Application, storage: Any, secret: str) -> Inbox:
     return inbox
 
 
-async def recover(application: Application, inbox: Inbox) -> int:
+async def recover(application: Application, inbox: Inbox, *, everything: bool = True,
+                  turns: dict[int, int | None] | None = None) -> int:
     """Put the updates stored and not handled (a crash, a stop mid-way) on the application's queue, in the order
-    they came, before anything new: how many."""
+    they came, before anything new: how many. `everything` False: only those of processes that died (their lease
+    ran out); `turns` gets each one's chat turn (update_id -> ticket), for the processor's guard."""
     count = 0
-    for update_id, payload in await inbox.unfinished():
+    for update_id, payload, turn in await inbox.take_over(everything=everything):
         data = json.loads(payload)
         update = read_update(data, application.bot) if isinstance(data, dict) else None
         if update is None:
             inbox.done(update_id)
             continue
+        if turns is not None:
+            turns[update.update_id] = turn
         await application.update_queue.put(update)
         count += 1
     return count

@@ -32,6 +32,7 @@ from bot.channels.telegram.webhook import read_update
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.inbound import StatusUpdate
 from bot.channels.whatsapp.inbound import parse as parse_whatsapp
+from bot.inbox import RENEW_EVERY_S
 from bot.inbox.serving import WebInbox
 from bot.metrics import Metrics, gauge, ticket_gauges
 from bot.web.gauges import StoredGauges, at_low_priority, reader
@@ -151,11 +152,15 @@ class Web:
         await self.app.storage.inbox.prune(self.clock())
         if self.telegram is not None:
             await self._start_telegram()
-        if not self.app.storage.turns.shared:  # one process: what it stored and did not handle is its own
-            await self.inbox.recover(self._submit_whatsapp)
+        # What a crash left: one process (SQLite) owns every row not done; several (PostgreSQL) take over only the
+        # rows of processes that died (their lease ran out), now and every RENEW_EVERY_S (design note 22).
+        shared = self.app.storage.turns.shared
+        await self.inbox.recover(self._submit_whatsapp, everything=not shared, turns=self._tickets)
         for worker in self.workers:
             await worker.start()
         self._tasks.append(asyncio.create_task(self._prune_loop(), name="webhook-prune"))
+        if shared:
+            self._tasks.append(asyncio.create_task(self._inbox_loop(), name="inbox-lease"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -199,6 +204,16 @@ class Web:
                 log.info("pruned %d old webhook rows", removed)
             except StorageError:
                 log.exception("pruning webhook ids failed")
+
+    async def _inbox_loop(self) -> None:
+        """Several processes: renew this process's lease on the rows it owns, and take over those of dead ones."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY_S)
+            try:
+                await self.inbox.renew()
+                await self.inbox.recover(self._submit_whatsapp, everything=False, turns=self._tickets)
+            except StorageError as exc:
+                log.warning("renewing the inbox lease failed (%s): trying again", exc)
 
     # --- Telegram -----------------------------------------------------------------------------------
     async def telegram_webhook(self, request: Request) -> Response:
@@ -253,7 +268,16 @@ class Web:
         chat's updates in the platform's order, whichever process each one reaches."""
         key = chat_key(update)
         if self.app.storage.turns.shared and key is not None:
-            self._tickets[update.update_id] = await self.app.storage.turns.take("telegram", str(key))
+            self._tickets[update.update_id] = await self._ticket("telegram", str(key), str(update.update_id))
+
+    async def _ticket(self, channel: str, chat: str, update_id: str) -> int | None:
+        """The chat's next turn for a stored update (kept on its inbox row). None when it cannot be taken: the update
+        is stored (its redelivery would be dropped), so it is handled under the chat's lock alone, not refused."""
+        try:
+            return await self.app.storage.turns.take(channel, chat, update_id)
+        except StorageError as exc:
+            log.warning("no turn for a %s update (%s): handled under its chat's lock only", channel, exc)
+            return None
 
     def _telegram_turn(self, update: Any, key: int) -> AbstractAsyncContextManager[None]:
         return self.app.storage.turns.hold("telegram", str(key), self._tickets.pop(update.update_id, None))
@@ -304,7 +328,7 @@ class Web:
         turns = self.app.storage.turns
         if turns.shared:  # several processes: each message waits for its chat's turn
             for index, m in enumerate(messages):
-                ticket = await turns.take("whatsapp", m.event.chat_id)
+                ticket = await self._ticket("whatsapp", m.event.chat_id, m.message_id)
                 jobs[index] = (jobs[index][0], _in_turn(turns, "whatsapp", m.event.chat_id, ticket, jobs[index][1]))
         for key, job in jobs:
             self.queue.submit(key, job, force=True)  # stored: it must run (the room was checked above)
@@ -318,13 +342,17 @@ class Web:
 
     async def _handle_stored(self, message: Any) -> None:
         assert self.whatsapp is not None
-        await self.whatsapp.handle_message(message, stored=True)
+        await self.whatsapp.handle_message(message)
 
-    def _submit_whatsapp(self, message: Any) -> None:
-        """A message the inbox kept from before a restart: handled first, in its chat's order."""
+    def _submit_whatsapp(self, message: Any, turn: int | None) -> None:
+        """A message the inbox kept from before a crash: handled in its chat's order (its turn, taken before its
+        200, where several processes share the chats)."""
         if self.whatsapp is not None:
-            self.queue.submit(f"wa:{message.event.chat_id}", self.inbox.whatsapp_job(self._handle_stored, message),
-                              force=True)
+            key, job = f"wa:{message.event.chat_id}", self.inbox.whatsapp_job(self._handle_stored, message)
+            turns = self.app.storage.turns
+            if turns.shared:  # in their turns, on a key of their own: the chat's key may hold a later turn, waiting
+                key, job = f"{key}:taken-over", _in_turn(turns, "whatsapp", message.event.chat_id, turn, job)
+            self.queue.submit(key, job, force=True)
 
     # --- health and metrics -------------------------------------------------------------------------
     async def healthz(self, request: Request) -> Response:

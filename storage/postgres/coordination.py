@@ -32,7 +32,9 @@ from storage.postgres.database import DATABASE_ERRORS, Database, lock_key
 
 log = logging.getLogger(__name__)
 
-TURN_WAIT_S = 10.0  # longer than any handling: a predecessor not served by then is taken as lost
+# Longer than any handling: a predecessor not served by then is taken as lost. Also longer than an inbox lease and
+# its sweep (bot/inbox/: LEASE_S + RENEW_EVERY_S): an update whose process died is taken over in its turn before.
+TURN_WAIT_S = 10.0
 TURN_RECHECK_S = 0.5  # a waiting update looks at its chat's turn at least this often (NOTIFY wakes it sooner)
 TURNS_CHANNEL = "prakerja_turns"  # NOTIFY channel; the payload is "<channel>:<chat>" of a served turn
 
@@ -45,13 +47,17 @@ class ChatTurns:
         self._waiting: dict[str, set[asyncio.Event]] = {}  # "<channel>:<chat>" -> its waiters in this process
         self._listening = False
 
-    async def take(self, channel: str, chat: str) -> int | None:
-        """The chat's next ticket (1, 2, ...): call before acknowledging the update to the platform."""
+    async def take(self, channel: str, chat: str, update_id: str | None = None) -> int | None:
+        """The chat's next ticket (1, 2, ...): call before acknowledging the update to the platform. `update_id`:
+        the update's row in the inbox keeps the ticket (in the same statement), so that a process taking the row
+        over after a crash handles it in this turn (bot/inbox/)."""
+        issue = ("INSERT INTO chat_turns AS t (channel, chat, issued) VALUES ($1, $2, 1) ON CONFLICT (channel, chat)"
+                 " DO UPDATE SET issued = t.issued + 1 RETURNING issued")
+        if update_id is None:
+            return int(await self._db.fetchval(issue, (channel, chat)))
         return int(await self._db.fetchval(
-            "INSERT INTO chat_turns AS t (channel, chat, issued) VALUES ($1, $2, 1) ON CONFLICT (channel, chat)"
-            " DO UPDATE SET issued = t.issued + 1 RETURNING issued",
-            (channel, chat),
-        ))
+            f"WITH t AS ({issue}), kept AS (UPDATE inbox SET turn = (SELECT issued FROM t) WHERE channel = $1"
+            " AND update_id = $3) SELECT issued FROM t", (channel, chat, update_id)))
 
     @asynccontextmanager
     async def hold(self, channel: str, chat: str, ticket: int | None = None) -> AsyncIterator[None]:

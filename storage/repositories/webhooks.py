@@ -1,7 +1,8 @@
 """Repositories of the web server: webhook ids seen (redelivery), WhatsApp chat state, statuses, metrics.
 
-A redelivered update reaching another process is dropped by the primary key of `webhook_seen`: `INSERT ... ON
-CONFLICT DO NOTHING` lets exactly one process record (and so handle) an id.
+A redelivered update, in this process or another, is dropped by the durable inbox's unique key (storage/
+repositories/inbox.py) before its 200; neither webhook writes `webhook_seen` any more (`first_seen` is its old
+check, and `prune` still empties the table).
 """
 
 from __future__ import annotations
@@ -53,21 +54,14 @@ class WebhookRepository(Repository):
 
 
 class WhatsAppRepository(Repository):
-    @unit
-    def receive(self, message_id: str, external_id: str, bsuid: str | None, at: datetime) -> Unit[bool]:
-        """An inbound message: mark its id seen and open the chat's 24-hour window, all or nothing.
-
-        False when the id was seen before (a redelivery, in this process or another): nothing is changed then.
-        """
-        if not (yield count("INSERT INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', ?, ?)"
-                            " ON CONFLICT DO NOTHING", (message_id, at))):
-            return False
+    async def receive(self, external_id: str, bsuid: str | None, at: datetime) -> None:
+        """An inbound message: open (or extend) the chat's 24-hour window. Redeliveries never get here: the durable
+        inbox (storage/repositories/inbox.py) stores each message id once, in any process, for 7 days."""
         latest = f"{self._d.greatest}(whatsapp_chats.last_inbound_at, excluded.last_inbound_at)"
-        yield count("INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, whatsapp_chats.bsuid),"
-                    f" last_inbound_at = coalesce({latest}, excluded.last_inbound_at)",
-                    (external_id, bsuid, at))
-        return True
+        await self._db.execute(
+            "INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, whatsapp_chats.bsuid),"
+            f" last_inbound_at = coalesce({latest}, excluded.last_inbound_at)", (external_id, bsuid, at))
 
     async def last_inbound(self, external_ids: Sequence[str]) -> dict[str, datetime]:
         """The last inbound message time of each chat that has one."""

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -61,14 +61,21 @@ async def tg_api() -> AsyncIterator[FakeBotApi]:
         yield api
 
 
-def answered(user: TelegramUser):  # type: ignore[no-untyped-def]
-    """The user got the answer to LAST."""
-    return lambda c: (c.method == "sendMessage" and c.chat_id == user.chat_id and c.status == 200
-                      and ANSWERS[LAST] in str(c.params.get("text")))
-
-
 def answers(api: FakeBotApi, chat_id: int) -> list[str]:
     return [str(c.params.get("text")) for c in api.calls_to("sendMessage", chat_id, ok=True)]
+
+
+def wa_answers(api: FakeWhatsAppApi, wa_id: str) -> list[str]:
+    return [b for b in api.bodies(wa_id) if b != LIST_PROMPT]  # the list prompt: the buttons of one answer
+
+
+async def all_answered(tg_api: FakeBotApi, tg_users: list[TelegramUser], wa_api: FakeWhatsAppApi | None = None,
+                       wa_users: tuple[WhatsAppUser, ...] | list[WhatsAppUser] = ()) -> None:
+    """Until every chat got as many answers as it sent updates (PLAN, then LAST). Not until an answer of LAST's kind:
+    chat 0 sent /bantuan earlier too, and the wait would end before LAST was answered."""
+    await wait_until(lambda: all(len(answers(tg_api, u.chat_id)) >= len(expected(n)) for n, u in enumerate(tg_users))
+                     and all(len(wa_answers(wa_api, u.wa_id)) >= len(expected(n))  # type: ignore[arg-type]
+                             for n, u in enumerate(wa_users)), within=START_WITHIN)
 
 
 async def test_run_killed_after_the_offset_moved_answers_every_update_once_in_order(
@@ -95,8 +102,7 @@ async def test_run_killed_after_the_offset_moved_answers_every_update_once_in_or
     try:
         for user in users:
             api.push_update({"message": user.text_message(LAST)})
-        for user in users:
-            await api.wait_for(answered(user), within=START_WITHIN)
+        await all_answered(api, users)
     finally:
         bot.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(bot.wait(), 15) == 0
@@ -124,6 +130,36 @@ async def client_of(served: Served) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def post_plan(client: httpx.AsyncClient, tg_users: list[TelegramUser], wa_users: list[WhatsAppUser],
+                    update_ids: Iterator[int]) -> None:
+    """Every update of PLAN, each acknowledged (200)."""
+    for pair in PLAN:
+        for user, text in zip(tg_users, pair, strict=True):
+            update = {"update_id": next(update_ids), "message": user.text_message(text)}
+            assert await telegram_post(client, update) == 200
+        for wa_user, text in zip(wa_users, pair, strict=True):
+            assert await whatsapp_post(client, wa_user, text) == 200
+
+
+async def post_last(client: httpx.AsyncClient, tg_api: FakeBotApi, wa_api: FakeWhatsAppApi,
+                    tg_users: list[TelegramUser], wa_users: list[WhatsAppUser], update_ids: Iterator[int]) -> None:
+    """LAST from every chat, and wait until each chat got its answer."""
+    for user in tg_users:
+        assert await telegram_post(client, {"update_id": next(update_ids), "message": user.text_message(LAST)}) == 200
+    for wa_user in wa_users:
+        assert await whatsapp_post(client, wa_user, LAST) == 200
+    await all_answered(tg_api, tg_users, wa_api, wa_users)
+
+
+def assert_answered_in_order(tg_api: FakeBotApi, wa_api: FakeWhatsAppApi, tg_users: list[TelegramUser],
+                             wa_users: list[WhatsAppUser], log: str = "") -> None:
+    """Every chat got each answer once, in the order of its updates (PLAN, then LAST)."""
+    for n, user in enumerate(tg_users):
+        assert markers(answers(tg_api, user.chat_id)) == expected(n), log
+    for n, wa_user in enumerate(wa_users):
+        assert markers(wa_answers(wa_api, wa_user.wa_id)) == expected(n), log
+
+
 async def test_serve_killed_after_the_200s_answers_every_update_once_in_order(
         tmp_path: Path, wa_api: FakeWhatsAppApi, tg_api: FakeBotApi) -> None:
     tg_users = [TelegramUser(None, tg_api, user_id=7_401 + n) for n in range(2)]  # type: ignore[arg-type]
@@ -133,32 +169,15 @@ async def test_serve_killed_after_the_200s_answers_every_update_once_in_order(
     async with serve_process(tmp_path, wa_api, tg_api) as served, client_of(served) as client:
         tg_api.hold("sendMessage")
         wa_api.hold()
-        for pair in PLAN:
-            for user, text in zip(tg_users, pair, strict=True):
-                update = {"update_id": next(update_ids), "message": user.text_message(text)}
-                assert await telegram_post(client, update) == 200
-            for wa_user, text in zip(wa_users, pair, strict=True):
-                assert await whatsapp_post(client, wa_user, text) == 200
+        await post_plan(client, tg_users, wa_users, update_ids)
         served.process.send_signal(signal.SIGKILL)
         served.process.wait()
     tg_api.release()
     wa_api.release()
 
     async with serve_process(tmp_path, wa_api, tg_api) as served, client_of(served) as client:
-        for user in tg_users:
-            assert await telegram_post(client, {"update_id": next(update_ids),
-                                                "message": user.text_message(LAST)}) == 200
-        for wa_user in wa_users:
-            assert await whatsapp_post(client, wa_user, LAST) == 200
-        for user in tg_users:
-            await tg_api.wait_for(answered(user), within=START_WITHIN)
-        await wait_until(lambda: all(ANSWERS[LAST] in " ".join(wa_api.bodies(u.wa_id)) for u in wa_users),
-                         within=START_WITHIN)
-    for n, user in enumerate(tg_users):
-        assert markers(answers(tg_api, user.chat_id)) == expected(n)
-    for n, wa_user in enumerate(wa_users):
-        bodies = [b for b in wa_api.bodies(wa_user.wa_id) if b != LIST_PROMPT]  # the buttons of one answer
-        assert markers(bodies) == expected(n), bodies
+        await post_last(client, tg_api, wa_api, tg_users, wa_users, update_ids)
+    assert_answered_in_order(tg_api, wa_api, tg_users, wa_users)
 
 
 async def test_polling_on_a_database_that_cannot_be_written_still_answers_busy(

@@ -387,8 +387,7 @@ async def test_roles_staff_lookups_and_audit(storage: Storage, now: datetime) ->
 async def test_webhook_ids_whatsapp_state_and_metrics(storage: Storage, now: datetime) -> None:
     assert await storage.webhooks.first_seen("telegram", "501", now)
     assert not await storage.webhooks.first_seen("telegram", "501", now)  # a redelivery
-    assert await storage.whatsapp.receive("wamid.1", "6281200000001", None, now)
-    assert not await storage.whatsapp.receive("wamid.1", "6281200000001", None, now)
+    await storage.whatsapp.receive("6281200000001", None, now)
     assert await storage.whatsapp.last_inbound(["6281200000001", "628999"]) == {"6281200000001": now}
     await storage.whatsapp.set_choices("6281200000001", '["hasil"]', now)
     assert await storage.whatsapp.reply_state("6281200000001") == ("id", '["hasil"]')
@@ -431,8 +430,8 @@ async def test_the_inbox_stores_each_update_once_and_keeps_only_the_id_once_done
 
 
 async def test_whatsapp_windows_replies_and_a_failure_found_after_sending(storage: Storage, now: datetime) -> None:
-    assert await storage.whatsapp.receive("wamid.2", "628111", "bsuid-1", now)
-    assert await storage.whatsapp.receive("wamid.1", "628111", None, now - timedelta(hours=1))  # came in late
+    await storage.whatsapp.receive("628111", "bsuid-1", now)
+    await storage.whatsapp.receive("628111", None, now - timedelta(hours=1))  # came in late
     assert await storage.whatsapp.last_inbound(["628111"]) == {"628111": now}  # the later message counts
     assert await storage.whatsapp.reply_state("628999") == ("id", None)  # a chat never seen
     chat = (await storage.chats.snapshot("whatsapp", "628111", "628111")).chat

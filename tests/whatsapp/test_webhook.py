@@ -65,6 +65,13 @@ async def test_redelivered_message_is_handled_once(user: WhatsAppUser, wa_api: F
     assert len(wa_api.sent) == 1
 
 
+async def test_a_message_twice_in_one_body_is_handled_once(user: WhatsAppUser, wa_api: FakeWhatsAppApi) -> None:
+    payload = user.payload("text", text={"body": "menu"})
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["messages"].append(copy.deepcopy(value["messages"][0]))  # the same id again, in the same body
+    assert len(await user.deliver(payload)) == 1
+
+
 async def test_redelivery_after_a_restart_on_the_same_database_is_handled_once(
     app: App, wa_api: FakeWhatsAppApi, tmp_path: Path
 ) -> None:

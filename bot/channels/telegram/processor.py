@@ -7,7 +7,8 @@ arrival order: the first update of a chat with nothing in flight is handled at o
 that arrive meanwhile are queued behind it and handled after it, one after another, by the same task. Their own
 calls return at once, so a burst from one chat holds one slot, not one per update, and other chats run alongside.
 A chat's queue exists only while it has updates in flight, so memory does not grow with the number of chats ever
-seen.
+seen. With several processes (`guard` set) the chat's turns order its updates instead, in this process too: an
+update taken over from a dead process (bot/inbox/) has an earlier turn than the chat's update waiting here for it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             self._finished(update)
             return
         assert isinstance(update, Update)
+        if self.guard is not None:  # the chat's turns order its updates, here and across processes: queued behind
+            await self._handle(key, update, coroutine)  # one waiting for its turn, an earlier turn would never come
+            return
         waiting = self._queues.get(key)
         if waiting is not None:  # the chat has an update in flight: this one follows it, in that task
             waiting.append((update, coroutine))

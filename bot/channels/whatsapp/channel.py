@@ -95,16 +95,11 @@ class WhatsAppChannel:
         self.pacer = pacer or Pacer()  # shared with the outbox transport: one throughput budget
 
     # --- inbound ------------------------------------------------------------------------------------
-    async def handle_message(self, message: InboundMessage, *, stored: bool = False) -> None:
-        """`stored`: it comes from the durable inbox (bot/inbox/), which dropped redeliveries already; handled even
-        when its id was recorded by a handling that a crash cut short."""
+    async def handle_message(self, message: InboundMessage) -> None:
+        """A message from the durable inbox (bot/inbox/), which dropped redeliveries already."""
         now = self.clock()
         chat_id = message.event.chat_id
-        if not await self.storage.whatsapp.receive(message.message_id, chat_id, message.bsuid,
-                                                   min(message.timestamp, now)) and not stored:
-            self.metrics.webhooks.inc("whatsapp", "duplicate")
-            log.info("WhatsApp message redelivered: handled before, skipped")
-            return
+        await self.storage.whatsapp.receive(chat_id, message.bsuid, min(message.timestamp, now))
         event = message.event
         if _someone_elses_card(event):
             await self._card_not_used(event)
