@@ -22,7 +22,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ BROADCAST_TEXT = "Pengumuman uji skala"
 # What each step of a journey answers, in order (a reply to a step processed out of order would not match).
 JOURNEY_MARKERS = ("Asisten Prakerja", "Bagikan nomor HP saya", "16 digit NIK", "Berhasil", "Gelombang 1")
 READY_TIMEOUT_S = 60.0
+PORT_ATTEMPTS = 5
 WEBHOOK_TRIES = 3  # deliveries of one update (Telegram retries a failed one)
 APPLICATION_NAME = "prakerja-cluster"  # the cluster's PostgreSQL connections, for their CPU time
 
@@ -62,6 +63,7 @@ class Process:
     proc: asyncio.subprocess.Process
     port: int | None = None
     cpu: float = 0.0  # CPU seconds when last looked at
+    log: Path | None = None  # where its output goes
 
     @property
     def pid(self) -> int:
@@ -78,6 +80,7 @@ class Cluster:
     concurrency: int = 16
     pool_size: int = 6
     processes: list[Process] = field(default_factory=list)
+    spawned: Iterator[int] = field(default_factory=itertools.count)  # numbers the logs (spawns run concurrently)
 
     async def __aenter__(self) -> Cluster:
         return self
@@ -95,22 +98,36 @@ class Cluster:
                 "SENDER_LEASE_SECONDS": str(self.lease), "LOG_LEVEL": "WARNING", "HOST": "127.0.0.1", **extra}
 
     async def _spawn(self, role: str, command: list[str], port: int | None = None) -> Process:
-        index = sum(1 for p in self.processes if p.role == role)
-        log = (self.workdir / f"{role}-{index}.log").open("wb")
+        path = self.workdir / f"{role}-{next(self.spawned)}.log"
+        log = path.open("wb")
         env = self.env(PORT=str(port)) if port else self.env()
         proc = await asyncio.create_subprocess_exec(*command, env=env, cwd=self.workdir, stdout=log,
                                                     stderr=asyncio.subprocess.STDOUT)
         log.close()
-        process = Process(role, proc, port)
+        process = Process(role, proc, port, log=path)
         self.processes.append(process)
         return process
 
     async def start_serve(self, count: int) -> list[int]:
         """`python -m bot serve` x `count`, each on its own port; returns the ports once every one is healthy."""
-        started = [await self._spawn("serve", [sys.executable, "-m", "bot", "serve"], free_port())
-                   for _ in range(count)]
-        await asyncio.gather(*(self._healthy(p) for p in started))
+        started = await asyncio.gather(*(self._serve() for _ in range(count)))
         return [p.port for p in started if p.port]
+
+    async def _serve(self) -> Process:
+        """One healthy `serve`. A free port can be taken by another program between `free_port` and the server's
+        bind (the machine's other connections use the same range): then the server is started on another one."""
+        for _ in range(PORT_ATTEMPTS):
+            process = await self._spawn("serve", [sys.executable, "-m", "bot", "serve"], free_port())
+            try:
+                await self._healthy(process)
+                return process
+            except RuntimeError:
+                assert process.log is not None
+                if process.proc.returncode is None or "Address already in use" not in process.log.read_text(
+                        errors="replace"):
+                    raise
+                self.processes.remove(process)
+        raise RuntimeError(f"no free port for serve after {PORT_ATTEMPTS} attempts: see {self.workdir}")
 
     async def start_senders(self, count: int) -> list[Process]:
         return [await self._spawn("sender", sender_command()) for _ in range(count)]
