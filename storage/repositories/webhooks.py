@@ -62,12 +62,19 @@ class WhatsAppRepository(Repository):
         if not (yield count("INSERT INTO webhook_seen (source, id, seen_at) VALUES ('whatsapp', ?, ?)"
                             " ON CONFLICT DO NOTHING", (message_id, at))):
             return False
-        latest = f"{self._d.greatest}(whatsapp_chats.last_inbound_at, excluded.last_inbound_at)"
-        yield count("INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, whatsapp_chats.bsuid),"
-                    f" last_inbound_at = coalesce({latest}, excluded.last_inbound_at)",
-                    (external_id, bsuid, at))
+        yield count(*self._window(external_id, bsuid, at))
         return True
+
+    async def received(self, external_id: str, bsuid: str | None, at: datetime) -> None:
+        """An inbound message the durable inbox stored (its row, unique on the id, dropped redeliveries already):
+        only the chat's 24-hour window is opened, one statement (`receive` without the `webhook_seen` INSERT)."""
+        await self._db.execute(*self._window(external_id, bsuid, at))
+
+    def _window(self, external_id: str, bsuid: str | None, at: datetime) -> tuple[str, tuple[object, ...]]:
+        latest = f"{self._d.greatest}(whatsapp_chats.last_inbound_at, excluded.last_inbound_at)"
+        return ("INSERT INTO whatsapp_chats (external_id, bsuid, last_inbound_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (external_id) DO UPDATE SET bsuid = coalesce(excluded.bsuid, whatsapp_chats.bsuid),"
+                f" last_inbound_at = coalesce({latest}, excluded.last_inbound_at)", (external_id, bsuid, at))
 
     async def last_inbound(self, external_ids: Sequence[str]) -> dict[str, datetime]:
         """The last inbound message time of each chat that has one."""

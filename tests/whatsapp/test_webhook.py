@@ -16,6 +16,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 from bot.__main__ import main
 from bot.app import App, open_app
 from bot.channels.telegram.request import lean_request
+from bot.channels.whatsapp.inbound import parse as parse_whatsapp
 from bot.demo import DEMO_PEPPER
 from bot.settings import load_settings
 from bot.web import Web
@@ -82,6 +83,35 @@ async def test_redelivery_after_a_restart_on_the_same_database_is_handled_once(
         finally:
             await application.close()
     assert len(wa_api.to(SITI)) == 1
+
+
+async def test_a_stored_body_of_one_message_and_statuses_is_answered_once_after_a_restart(
+    wa_api: FakeWhatsAppApi, tmp_path: Path
+) -> None:
+    """A body of one message is stored as it came (not written out again), status callbacks and all: read back after
+    a crash, it is that message, answered once; the inbox alone keeps its id (no `webhook_seen` row besides)."""
+    settings = wa_settings(tmp_path, wa_api)
+    for round_ in range(2):  # the first process stores the body before its 200 and dies before handling it
+        application = await open_app(settings, pepper=DEMO_PEPPER)
+        web = make_web(application, settings)
+        try:
+            async with web.running():
+                if round_ == 0:
+                    maker = WhatsAppUser(None, web, wa_api, APP_SECRET)  # type: ignore[arg-type]  # payloads only
+                    payload = maker.payload("text", text={"body": "menu"})
+                    payload["entry"][0]["changes"][0]["value"]["statuses"] = [
+                        {"id": "wamid.EARLIER", "status": "read", "timestamp": "1700000000", "recipient_id": SITI}]
+                    messages = parse_whatsapp(payload, settings.whatsapp_phone_id).messages
+                    body = json.dumps(payload).encode()
+                    assert len(await web.inbox.store_whatsapp(payload, messages, body)) == 1
+                else:
+                    await web.queue.join()
+                    database = application.storage.database  # type: ignore[attr-defined]  # SQLite's engine
+                    seen = await database.fetchval("SELECT count(*) FROM webhook_seen")
+        finally:
+            await application.close()
+    assert len(wa_api.to(SITI)) == 1
+    assert seen == 0
 
 
 async def test_one_chat_in_order_many_chats_at_once(user: WhatsAppUser, web: Web, wa_api: FakeWhatsAppApi) -> None:

@@ -96,12 +96,15 @@ class WhatsAppChannel:
 
     # --- inbound ------------------------------------------------------------------------------------
     async def handle_message(self, message: InboundMessage, *, stored: bool = False) -> None:
-        """`stored`: it comes from the durable inbox (bot/inbox/), which dropped redeliveries already; handled even
-        when its id was recorded by a handling that a crash cut short."""
+        """`stored`: it comes from the durable inbox (bot/inbox/), which dropped redeliveries already: its id is not
+        recorded in `webhook_seen` as well (one INSERT a message less; an id recorded there by a handling that a
+        crash cut short is no obstacle)."""
         now = self.clock()
         chat_id = message.event.chat_id
-        if not await self.storage.whatsapp.receive(message.message_id, chat_id, message.bsuid,
-                                                   min(message.timestamp, now)) and not stored:
+        if stored:
+            await self.storage.whatsapp.received(chat_id, message.bsuid, min(message.timestamp, now))
+        elif not await self.storage.whatsapp.receive(message.message_id, chat_id, message.bsuid,
+                                                     min(message.timestamp, now)):
             self.metrics.webhooks.inc("whatsapp", "duplicate")
             log.info("WhatsApp message redelivered: handled before, skipped")
             return
