@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ from bot.settings import load_settings
 from bot.web import Web
 from bot.web.queue import KeyedQueue
 from bot.web.security import sign
-from bot.web.serve import build_web
+from bot.web.serve import build_web, listen
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
 from tests.whatsapp.conftest import APP_SECRET, METRICS_AUTH, VERIFY_TOKEN, make_web, wa_settings
@@ -258,6 +259,30 @@ async def test_telegram_answers_over_the_lean_request_fail_as_with_httpx() -> No
             with pytest.raises(NetworkError):
                 await bot.send_message(1004, "x")
             assert (await bot.send_message(1004, "lagi")).text == "lagi"  # a fresh connection after the reset
+
+
+async def test_serve_answers_each_request_without_waiting_for_the_clients_ack() -> None:
+    """`serve` listens on a socket of its own (bot/web/serve.py `listen`): its connections must have Nagle off, as
+    uvicorn's own have, or the body of each answer (written after its head) waits for the platform's delayed ACK."""
+    sock = listen("127.0.0.1", 0)
+    nagle_off: list[bool] = []
+    seen = asyncio.Event()
+
+    def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = writer.get_extra_info("socket")
+        nagle_off.append(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0)
+        seen.set()
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=sock)
+    try:
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        await asyncio.wait_for(seen.wait(), 5)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert nagle_off == [True]
 
 
 @pytest.mark.parametrize(("env", "expected"), [
