@@ -83,15 +83,21 @@ class WebInbox:
         """Store a Telegram update before its 200: False for a redelivery. StorageError: answer 503."""
         return str(update_id) in await self.telegram.accept([(str(update_id), body)])
 
-    async def store_whatsapp(self, payload: Any, messages: list[InboundMessage]) -> list[InboundMessage]:
+    async def store_whatsapp(self, payload: Any, messages: list[InboundMessage],
+                             body: bytes | None = None) -> list[InboundMessage]:
         """Store a body's messages before its 200: those stored now, once each (the rest are redeliveries, and the
         inbox is the only check of them: bot/channels/whatsapp/channel.py handles what it is given). StorageError:
-        503."""
+        503. A body (`body`: as it came) of one message is stored as it came, not written out again: read back
+        through the same parser, it gives that message (what else it holds, status callbacks, `recover` leaves
+        aside)."""
         if not messages:
             return []
-        alone = single_messages(payload)
-        stored = await self.whatsapp.accept([(m.message_id, alone[m.message_id]) for m in messages
-                                             if m.message_id in alone])
+        if body is not None and len(messages) == 1:
+            pairs = [(messages[0].message_id, body)]
+        else:
+            alone = single_messages(payload)
+            pairs = [(m.message_id, alone[m.message_id]) for m in messages if m.message_id in alone]
+        stored = await self.whatsapp.accept(pairs)
         first = {m.message_id: m for m in reversed(messages) if m.message_id in stored}  # an id twice: its first
         return [m for m in messages if first.get(m.message_id) is m]
 

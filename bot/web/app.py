@@ -317,7 +317,7 @@ class Web:
             if refused is not None:
                 return refused
             try:
-                messages = await self.inbox.store_whatsapp(payload, messages)
+                messages = await self.inbox.store_whatsapp(payload, messages, body)
             except StorageError:
                 return self._busy("whatsapp", "the database cannot be written")
             for _ in range(len(inbound.messages) - len(messages)):

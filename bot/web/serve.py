@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -134,7 +135,10 @@ def sender_worker(app: App, settings: Settings, web: Web) -> SenderWorker:
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything starts (OSError, e.g. the port is taken: one line)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio turns Nagle off (TCP_NODELAY) only on connections whose socket says TCP. With the
+    # default 0 it stayed on, and uvicorn writes a response's head and body apart: the body waited for the client's
+    # delayed ACK, ~40 ms a request (the webhook benchmark was capped at 32 connections / 45 ms = ~715 requests/s).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -143,6 +147,21 @@ def listen(host: str, port: int) -> socket.socket:
         raise OSError(exc.errno, f"cannot listen on {host}:{port} (HOST, PORT): {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
+
+
+GC_YOUNG_THRESHOLD = 10_000  # allocations between collections of the young generation (Python's default: 700)
+
+
+def settle_heap() -> None:
+    """Before serving: what the start built (modules, the application, caches) is kept out of every later garbage
+    collection (`gc.freeze`), and the young generation is collected every 10,000 allocations instead of 700. Each
+    request allocates hundreds of short-lived objects (the JSON, PTB's Update, the ASGI messages), so with the
+    default the collector ran every few requests and walked the whole start-up heap at each full collection; it
+    took ~2 % of `serve`'s CPU under the webhook benchmark (docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 class _Server(GuardedServer):
@@ -193,6 +212,7 @@ async def serve(settings: Settings) -> int:
                 warn_about_pepper()
                 log.info("serving on %s:%d (telegram: %s, whatsapp: %s)", settings.host, settings.port,
                          "on" if web.telegram is not None else "off", "on" if web.whatsapp is not None else "off")
+                settle_heap()
                 await server.serve(sockets=[sock])
             finally:
                 await web.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -16,12 +17,13 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 from bot.__main__ import main
 from bot.app import App, open_app
 from bot.channels.telegram.request import lean_request
+from bot.channels.whatsapp.inbound import parse as parse_whatsapp
 from bot.demo import DEMO_PEPPER
 from bot.settings import load_settings
 from bot.web import Web
 from bot.web.queue import KeyedQueue
 from bot.web.security import sign
-from bot.web.serve import build_web
+from bot.web.serve import build_web, listen
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.fake_whatsapp_api import FakeWhatsAppApi
 from tests.whatsapp.conftest import APP_SECRET, METRICS_AUTH, VERIFY_TOKEN, make_web, wa_settings
@@ -89,6 +91,35 @@ async def test_redelivery_after_a_restart_on_the_same_database_is_handled_once(
         finally:
             await application.close()
     assert len(wa_api.to(SITI)) == 1
+
+
+async def test_a_stored_body_of_one_message_and_statuses_is_answered_once_after_a_restart(
+    wa_api: FakeWhatsAppApi, tmp_path: Path
+) -> None:
+    """A body of one message is stored as it came (not written out again), status callbacks and all: read back after
+    a crash, it is that message, answered once; the inbox alone keeps its id (no `webhook_seen` row besides)."""
+    settings = wa_settings(tmp_path, wa_api)
+    for round_ in range(2):  # the first process stores the body before its 200 and dies before handling it
+        application = await open_app(settings, pepper=DEMO_PEPPER)
+        web = make_web(application, settings)
+        try:
+            async with web.running():
+                if round_ == 0:
+                    maker = WhatsAppUser(None, web, wa_api, APP_SECRET)  # type: ignore[arg-type]  # payloads only
+                    payload = maker.payload("text", text={"body": "menu"})
+                    payload["entry"][0]["changes"][0]["value"]["statuses"] = [
+                        {"id": "wamid.EARLIER", "status": "read", "timestamp": "1700000000", "recipient_id": SITI}]
+                    messages = parse_whatsapp(payload, settings.whatsapp_phone_id).messages
+                    body = json.dumps(payload).encode()
+                    assert len(await web.inbox.store_whatsapp(payload, messages, body)) == 1
+                else:
+                    await web.queue.join()
+                    database = application.storage.database  # type: ignore[attr-defined]  # SQLite's engine
+                    seen = await database.fetchval("SELECT count(*) FROM webhook_seen")
+        finally:
+            await application.close()
+    assert len(wa_api.to(SITI)) == 1
+    assert seen == 0
 
 
 async def test_one_chat_in_order_many_chats_at_once(user: WhatsAppUser, web: Web, wa_api: FakeWhatsAppApi) -> None:
@@ -235,6 +266,30 @@ async def test_telegram_answers_over_the_lean_request_fail_as_with_httpx() -> No
             with pytest.raises(NetworkError):
                 await bot.send_message(1004, "x")
             assert (await bot.send_message(1004, "lagi")).text == "lagi"  # a fresh connection after the reset
+
+
+async def test_serve_answers_each_request_without_waiting_for_the_clients_ack() -> None:
+    """`serve` listens on a socket of its own (bot/web/serve.py `listen`): its connections must have Nagle off, as
+    uvicorn's own have, or the body of each answer (written after its head) waits for the platform's delayed ACK."""
+    sock = listen("127.0.0.1", 0)
+    nagle_off: list[bool] = []
+    seen = asyncio.Event()
+
+    def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = writer.get_extra_info("socket")
+        nagle_off.append(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0)
+        seen.set()
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=sock)
+    try:
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        await asyncio.wait_for(seen.wait(), 5)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert nagle_off == [True]
 
 
 @pytest.mark.parametrize(("env", "expected"), [
