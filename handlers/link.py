@@ -337,16 +337,18 @@ _STAY_AT_NIK = frozenset({Intent.RESULT, Intent.CARD, Intent.BALANCE, Intent.LIN
 @routes.step(Step.LINK_AWAIT_NIK)
 async def nik_step(ctx: Context) -> bool | None:
     text = ctx.event.text
-    if any(char.isalpha() for char in text) and not any(char.isdigit() for char in text):
+    words = any(char.isalpha() for char in text) and not any(char.isdigit() for char in text)  # "nik itu yg mana?"
+    if words:
         got = ctx.services.understanding.understand(text)
         if got.verdict is Verdict.ANSWER and got.intent not in _STAY_AT_NIK:
             await ctx.end_step()
             return False  # read as free text
-    await _nik_typed(ctx)
+    await _nik_typed(ctx, words=words)
     return None
 
 
-async def _nik_typed(ctx: Context) -> None:
+async def _nik_typed(ctx: Context, *, words: bool) -> None:
+    """The NIK step's answer; `words`: the message holds words and no digit (where the NIK is, not a digit error)."""
     t = ctx.t
     phone, pending = ctx.state.phone, ctx.state.pending
     if phone is None:  # a payload from an older version: start again
@@ -357,8 +359,7 @@ async def _nik_typed(ctx: Context) -> None:
         _say_locked(ctx, attempts)
         await ctx.end_step()
         return
-    text = ctx.event.text
-    if any(char.isalpha() for char in text) and not any(char.isdigit() for char in text):  # "nik itu yg mana?"
+    if words:
         ctx.say(t.gettext("Saya menunggu NIK Anda: 16 digit angka yang tertulis di KTP (juga di Kartu Keluarga)."
                           " Ketik NIK-nya di sini, atau tekan <b>Batal</b> untuk kembali ke menu."), _cancel_row(ctx))
         return

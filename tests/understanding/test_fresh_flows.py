@@ -11,12 +11,17 @@ from tests.auxil.driver import ChatDriver
 MENU = "Pilih yang Anda perlukan"
 
 
+async def at_the_nik_step(chat: ChatDriver, person: DemoApplicant, asked: str = "hubungkan akun") -> None:
+    """Linking asked for in words, the number shared: the bot now waits for the NIK."""
+    await chat.text(asked)
+    await chat.contact(person.phone)
+
+
 @pytest.mark.parametrize("typed", ["batal kak", "ga jadi deh", "gk jadi kak", "cancel aja", "kembali ke menu utama",
                                    "menu dong min", "never mind", "batalin aja kak"])
 async def test_leaving_the_nik_step_the_way_people_type_it(chat: ChatDriver, people: list[DemoApplicant],
                                                             typed: str) -> None:
-    await chat.text("hubungkan akun")
-    await chat.contact(people[0].phone)
+    await at_the_nik_step(chat, people[0])
     await chat.text(typed)
     assert MENU in chat.text_out
     await chat.text(people[0].nik)  # the step is left: a NIK now is not taken for linking
@@ -26,8 +31,7 @@ async def test_leaving_the_nik_step_the_way_people_type_it(chat: ChatDriver, peo
 async def test_words_at_the_nik_step_get_where_to_find_the_nik_not_a_digit_error(
     chat: ChatDriver, people: list[DemoApplicant]
 ) -> None:
-    await chat.text("mau login")
-    await chat.contact(people[0].phone)
+    await at_the_nik_step(chat, people[0], "mau login")
     await chat.text("nik itu yg mana ya")
     assert "16 digit angka yang tertulis di KTP" in chat.text_out and "Periksa digit" not in chat.text_out
     assert "Batal" in chat.labels
@@ -132,8 +136,7 @@ async def test_a_question_typed_where_a_keyword_is_awaited_is_answered(chat: Cha
 async def test_a_request_typed_at_the_nik_step_leaves_it_and_is_answered(
     chat: ChatDriver, people: list[DemoApplicant], typed: str, expected: str
 ) -> None:
-    await chat.text("hubungkan akun")
-    await chat.contact(people[0].phone)
+    await at_the_nik_step(chat, people[0])
     await chat.text(typed)
     assert "Saya menunggu NIK Anda" not in chat.text_out and expected in chat.text_out.lower()
     await chat.text(people[0].nik)  # the step was left: a NIK now is not taken for linking
@@ -143,8 +146,7 @@ async def test_a_request_typed_at_the_nik_step_leaves_it_and_is_answered(
 async def test_asking_for_the_balance_at_the_nik_step_keeps_waiting_for_the_nik(
     chat: ChatDriver, people: list[DemoApplicant]
 ) -> None:
-    await chat.text("hubungkan akun")
-    await chat.contact(people[0].phone)
+    await at_the_nik_step(chat, people[0])
     await chat.text("saldo sy brp")  # personal data needs the link being made: the NIK is still what is needed
     assert "Saya menunggu NIK Anda" in chat.text_out
     await chat.text(people[0].nik)
